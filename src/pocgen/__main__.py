@@ -1,0 +1,3 @@
+from pocgen.cli import main
+
+main()
