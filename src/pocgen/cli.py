@@ -17,7 +17,8 @@ from pocgen.errors import PocgenError
 
 app = typer.Typer(
     name="pocgen",
-    help="Do the job before you have it: generate, run, deploy and write up an ML proof of concept.",
+    help="Do the job before you have it: generate, run, deploy and write up an ML proof of "
+    "concept.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -25,9 +26,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-ProjectArg = Annotated[
-    Path, typer.Argument(help="The project folder.", show_default=True)
-]
+ProjectArg = Annotated[Path, typer.Argument(help="The project folder.", show_default=True)]
 
 
 def main() -> None:
@@ -37,3 +36,110 @@ def main() -> None:
     except PocgenError as error:
         err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
+
+
+def _render_options(defaults: bool, trust: bool, pretend: bool, ref: str | None):
+    from pocgen.engines import RenderOptions
+
+    return RenderOptions(defaults=defaults, trust=trust, pretend=pretend, ref=ref)
+
+
+@app.command()
+def new(
+    dest: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            "-t",
+            help="Built-in or registered name, local folder, or git URL (gh:owner/repo). "
+            "Default: the built-in 'poc'.",
+        ),
+    ] = None,
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option("--vcs-ref", "-r", help="Git tag, branch or commit of the template."),
+    ] = None,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Ask nothing; use defaults.")
+    ] = False,
+    data: Annotated[
+        list[str] | None, typer.Option("--data", "-d", help="Answer a question: KEY=VALUE.")
+    ] = None,
+    data_file: Annotated[
+        Path | None, typer.Option("--data-file", help="YAML or JSON file of answers.")
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Allow the template to run code (tasks, hooks).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty DEST, overwriting files.")
+    ] = False,
+    pretend: Annotated[
+        bool, typer.Option("--pretend", help="Show what would be written; write nothing.")
+    ] = False,
+) -> None:
+    """Create a project from a template (the built-in 'poc' unless --template says otherwise)."""
+    from pocgen import answers
+    from pocgen.create import create_project
+
+    given = answers.collect(data or [], data_file)
+    options = _render_options(defaults, trust, pretend, vcs_ref)
+    created = create_project(dest, template, data=given, options=options, force=force)
+    for warning in created.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if created.pretend:
+        if created.files:
+            console.print(f"Would create {len(created.files)} files in {dest}:")
+            for name in created.files:
+                console.print(f"  {name}", markup=False, highlight=False)
+        return
+    console.print(f"[green]Created[/] {dest} ({created.engine} template). Next steps:")
+    console.print(f"  cd {dest}", markup=False, highlight=False)
+    for command in created.next_steps:
+        console.print(f"  {command}", markup=False, highlight=False)
+
+
+@app.command()
+def update(
+    project: ProjectArg = Path("."),
+    vcs_ref: Annotated[
+        str | None, typer.Option("--vcs-ref", "-r", help="Template version to update to.")
+    ] = None,
+    data: Annotated[
+        list[str] | None, typer.Option("--data", "-d", help="Change an answer: KEY=VALUE.")
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Allow the template to run code (tasks, hooks).")
+    ] = False,
+) -> None:
+    """Bring template changes into a project; your edits are merged, never dropped."""
+    from pocgen import answers
+    from pocgen.update import update_project
+
+    options = _render_options(True, trust, False, vcs_ref)
+    updated = update_project(project, data=answers.parse_pairs(data or []), options=options)
+    if not updated.changed:
+        console.print("Already up to date.")
+        return
+    console.print(f"Updated {len(updated.changed)} files; review them with `git diff`.")
+    if updated.conflicts:
+        err_console.print(
+            "[yellow]Conflicts[/] (your edit and the template's touch the same lines; both are "
+            "kept between <<<<<<< and >>>>>>> markers): " + ", ".join(updated.conflicts),
+            highlight=False,
+        )
+
+
+@app.command()
+def templates() -> None:
+    """List the templates pocgen knows: built-ins and those installed packages register."""
+    from rich.table import Table
+
+    from pocgen.registry import list_templates
+
+    table = Table("name", "description", "engine", "source")
+    for entry in list_templates():
+        source = "built-in" if entry.builtin else entry.source
+        table.add_row(entry.name, entry.description, entry.engine, source)
+    console.print(table)

@@ -1,0 +1,28 @@
+"""One module per templating engine, each with the same three functions.
+
+- `questions(folder)`: the names a user may answer with --data;
+- `render(template, into, data, options)`: write the project into `into` and return its folder;
+- `update(project, data, options)`: bring template changes into an existing project.
+
+`pocgen new` and `pocgen update` pick the module by `ResolvedTemplate.engine` and never touch an
+engine's API directly, so both engines get the same flags and the same kind of errors.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    defaults: bool = False  # ask nothing; take every default
+    trust: bool = False  # allow the template to run code (Copier tasks, Cookiecutter hooks)
+    pretend: bool = False  # show what would be written, write nothing
+    ref: str | None = None  # git ref of the template
+
+
+def get(engine: str) -> ModuleType:
+    """The engine module for "copier" or "cookiecutter", imported only when needed."""
+    return importlib.import_module(f"pocgen.engines.{engine}_engine")

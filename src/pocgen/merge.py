@@ -1,0 +1,100 @@
+"""Three-way merge of a template change into a user's project, file by file.
+
+Given the template rendered at the old version (`base`), at the new version (`theirs`) and the
+user's project (`ours`), every file the template changed is merged with `git merge-file`, the same
+merge git uses for branches: the user's edits and the template's edits both survive, and where
+they touch the same lines the file gets conflict markers instead of losing either side.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class MergeReport:
+    updated: list[str] = field(default_factory=list)  # template change applied cleanly
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # conflict markers written into the file
+    # the user's version kept and the template change not applied
+    kept: list[str] = field(default_factory=list)
+
+
+def _files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def _is_binary(path: Path) -> bool:
+    return b"\0" in path.read_bytes()[:8192]
+
+
+def _merge_file(ours: Path, base: Path | None, theirs: Path) -> bool:
+    """Merge `theirs` into `ours` in place against `base`; True when it left conflict markers."""
+    with tempfile.TemporaryDirectory() as scratch:
+        base_copy = Path(scratch) / "base"
+        base_copy.write_bytes(base.read_bytes() if base else b"")
+        result = subprocess.run(
+            [
+                "git",
+                "merge-file",
+                "-p",
+                "-L",
+                "your project",
+                "-L",
+                "template (old)",
+                "-L",
+                "template (new)",
+                str(ours),
+                str(base_copy),
+                str(theirs),
+            ],
+            capture_output=True,
+        )
+    if result.returncode < 0 or result.returncode > 127:
+        raise RuntimeError(f"git merge-file failed on {ours}: {result.stderr.decode()}")
+    ours.write_bytes(result.stdout)
+    return result.returncode > 0
+
+
+def three_way(base: Path, theirs: Path, ours: Path) -> MergeReport:
+    """Apply the change from `base` to `theirs` onto the folder `ours`."""
+    report = MergeReport()
+    base_files, their_files = _files(base), _files(theirs)
+    for name in sorted(base_files | their_files):
+        old, new, mine = base / name, theirs / name, ours / name
+        in_base, in_theirs = name in base_files, name in their_files
+        if in_base and in_theirs and filecmp.cmp(old, new, shallow=False):
+            continue  # the template did not change this file
+        if not in_theirs:  # the template removed it
+            if mine.is_file() and filecmp.cmp(old, mine, shallow=False):
+                mine.unlink()
+                report.removed.append(name)
+            elif mine.is_file():
+                report.kept.append(name)
+            continue
+        if not mine.exists():
+            if in_base:  # the user deleted a file the template still changes: respect that
+                report.kept.append(name)
+            else:
+                mine.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(new, mine)
+                report.added.append(name)
+            continue
+        if filecmp.cmp(mine, new, shallow=False):
+            continue
+        if in_base and filecmp.cmp(mine, old, shallow=False):
+            shutil.copy2(new, mine)  # the user never touched it: take the new version
+            report.updated.append(name)
+        elif _is_binary(mine) or _is_binary(new):
+            report.kept.append(name)  # binary files cannot hold conflict markers
+        elif _merge_file(mine, old if in_base else None, new):
+            report.conflicts.append(name)
+        else:
+            report.updated.append(name)
+    return report
