@@ -22,6 +22,7 @@ SPLITS_DIR = DATA_DIR / "splits"
 
 MODELS_DIR = Path("models")
 CHECKPOINT_FILE = MODELS_DIR / "model.pt"
+TEXT_MODEL_FILE = MODELS_DIR / "model.pkl"  # text task: the fitted scikit-learn pipeline
 ONNX_FILE = MODELS_DIR / "model.onnx"
 LABELS_JSON_FILE = MODELS_DIR / "labels.json"
 
