@@ -1,0 +1,72 @@
+"""Small formatting helpers shared by the writeup, its extra outputs and the check.
+
+One place decides how a metric, a count or a duration reads, so the README, the resume bullets and
+the model card never show the same number two different ways.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "map50": "mAP@0.5",
+    "map50_95": "mAP@0.5:0.95",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "ap50": "AP@0.5",
+    "support": "support",
+}
+
+
+def metric_name(key: str) -> str:
+    return METRIC_NAMES.get(key, key.replace("_", " "))
+
+
+def number(value: Any) -> str:
+    """Scores in 0..1 with three decimals, counts with thousands separators, the rest as given."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) >= 10:
+            return f"{int(value):,}"
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    return str(value)
+
+
+def duration(seconds: float) -> str:
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def count(value: Any) -> int:
+    """A quality-report entry may be a list of findings or already a number: count either."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, list | tuple | dict | set):
+        return len(value)
+    return 0
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def missing(what: str, command: str) -> str:
+    """The one sentence a section shows instead of a number it does not have."""
+    return f"_{what}: run `{command}`._"

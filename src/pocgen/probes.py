@@ -1,0 +1,170 @@
+"""Run parts of a generated project for `pocgen check`: its tests, its notebooks, its demo app.
+
+These run in the project's own interpreter (`.venv/bin/python` inside the project when there is
+one, otherwise the Python running pocgen), because the project's dependencies (torch, onnxruntime,
+gradio) belong to it and not to pocgen. Every child process is started here, waited for with a
+timeout, and stopped by its own PID.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+# Executes every notebook in the project's kernel, from the notebook's folder, as a reader would.
+_NOTEBOOK_SCRIPT = """
+import sys, nbformat
+from nbclient import NotebookClient
+for name in sys.argv[1:]:
+    notebook = nbformat.read(name, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(__import__("pathlib").Path(name).parent)}}
+                   ).execute()
+    print("ran", name, flush=True)
+"""
+
+
+@dataclass
+class Outcome:
+    """Whether a probe succeeded, and the one line of evidence to show for it."""
+
+    ok: bool
+    evidence: str
+    seconds: float
+
+
+def project_python(root: Path) -> str:
+    """The interpreter that has the project's dependencies."""
+    for candidate in (root / ".venv" / "bin" / "python", root / ".venv" / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def run_command(
+    command: list[str] | str, root: Path, timeout: float, env: dict[str, str] | None = None
+) -> Outcome:
+    """Run a command in the project folder; ok when it exits 0 within the timeout.
+
+    A string is a shell command (rubric items are written that way); a list runs directly.
+    """
+    started = time.monotonic()
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            shell=isinstance(command, str),
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        return Outcome(False, f"still running after {timeout:.0f} s", time.monotonic() - started)
+    except OSError as error:
+        return Outcome(False, f"could not start: {error}", time.monotonic() - started)
+    seconds = time.monotonic() - started
+    output = completed.stdout + "\n" + completed.stderr
+    line = _last_line(completed.stdout) if completed.returncode == 0 else _last_line(output)
+    return Outcome(completed.returncode == 0, line or f"exit code {completed.returncode}", seconds)
+
+
+def run_tests(root: Path, timeout: float = 900) -> Outcome:
+    python = project_python(root)
+    return run_command([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root, timeout)
+
+
+def run_notebooks(root: Path, notebooks: list[Path], timeout: float = 900) -> Outcome:
+    python = project_python(root)
+    names = [str(path.relative_to(root)) for path in notebooks]
+    return run_command([python, "-c", _NOTEBOOK_SCRIPT, *names], root, timeout)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_app(root: Path, ui: str, timeout: float = 120) -> Outcome:
+    """Start the demo app on a free 127.0.0.1 port, wait for an HTTP 200, then stop it."""
+    python = project_python(root)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    if ui == "gradio":
+        command = [python, "app/gradio_app.py"]
+        url = f"http://127.0.0.1:{port}/"
+    else:
+        command = [
+            python,
+            "-m",
+            "streamlit",
+            "run",
+            "app/streamlit_app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        url = f"http://127.0.0.1:{port}/_stcore/health"
+    started = time.monotonic()
+    # A file, not a pipe: a chatty app would block once a pipe's buffer filled up.
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(
+        command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        while time.monotonic() - started < timeout:
+            if process.poll() is not None:
+                log.seek(0)
+                error = _last_line(log.read())
+                return Outcome(
+                    False,
+                    f"{ui} app exited with code {process.returncode}: {error}",
+                    time.monotonic() - started,
+                )
+            if _answers(url):
+                seconds = time.monotonic() - started
+                return Outcome(
+                    True, f"{ui} app answered on 127.0.0.1:{port} after {seconds:.1f} s", seconds
+                )
+            time.sleep(0.5)
+        return Outcome(False, f"{ui} app did not answer within {timeout:.0f} s", timeout)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

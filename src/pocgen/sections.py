@@ -1,0 +1,554 @@
+"""The text of each README writeup section, built only from the project's own files.
+
+Each function takes a loaded `Project` and returns a `Section`: the Markdown to put between the
+section's markers, and the commands still needed for the parts it could not fill. A section never
+shows a number that is not in an artifact; where the artifact is missing it names the command that
+writes it, so the README tells its reader (and `pocgen check`) exactly what is left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pocgen.artifacts import SAMPLE_SOURCE, Project
+from pocgen.formatting import count, duration, metric_name, missing, number, table
+
+SPACES_BADGE = (
+    "https://huggingface.co/datasets/huggingface/badges/resolve/main/open-in-hf-spaces-md.svg"
+)
+TASK_WORDS = {
+    "object-detection": "object detection",
+    "image-classification": "image classification",
+    "text-classification": "text classification",
+}
+FIGURE_CAPTIONS = {
+    "confusion_matrix": "Confusion matrix on the test split",
+    "pr_curve": "Precision-recall curve on the test split",
+    "examples": "Example predictions on the test split, worst errors included",
+}
+
+
+@dataclass
+class Section:
+    """Markdown for one marker region, and the commands that would complete it."""
+
+    body: str
+    waiting: list[str] = field(default_factory=list)
+
+
+class _Builder:
+    """Collects paragraphs and the commands a section is still waiting for."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.waiting: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.parts.append(text.strip("\n"))
+
+    def wait(self, what: str, command: str) -> None:
+        self.parts.append(missing(what, command))
+        if command not in self.waiting:
+            self.waiting.append(command)
+
+    def section(self) -> Section:
+        return Section("\n\n".join(self.parts), self.waiting)
+
+
+def headline(project: Project) -> tuple[str, float, float | None] | None:
+    """(metric key, model value, baseline value) of the headline metric, or None before evaluate."""
+    metrics = project.metrics
+    if not metrics or not isinstance(metrics.get("headline"), dict):
+        return None
+    key = str(metrics["headline"].get("metric"))
+    value = metrics["headline"].get("value", (metrics.get("metrics") or {}).get(key))
+    if not isinstance(value, int | float):
+        return None
+    baseline = ((metrics.get("baseline") or {}).get("metrics") or {}).get(key)
+    return key, float(value), float(baseline) if isinstance(baseline, int | float) else None
+
+
+def target(project: Project) -> tuple[str, float] | None:
+    """The success target from the answers: (metric key, value)."""
+    key, value = project.answers.get("target_metric"), project.answers.get("target_value")
+    if not key or not isinstance(value, int | float):
+        return None
+    return str(key), float(value)
+
+
+def target_value_measured(project: Project) -> float | None:
+    goal = target(project)
+    if goal is None or not project.metrics:
+        return None
+    value = (project.metrics.get("metrics") or {}).get(goal[0])
+    return float(value) if isinstance(value, int | float) else None
+
+
+def sample_note(project: Project) -> str:
+    return (
+        f"> **Sample data.** These numbers come from the generated sample data, not from collected "
+        f"data. Bring your own with `{project.command('collect')}` and rerun the pipeline."
+    )
+
+
+def problem(project: Project) -> Section:
+    out = _Builder()
+    answers = project.answers
+    out.add(f"**Problem.** {answers.get('problem', '').strip()}")
+    out.add(f"**Business objective.** {answers.get('business_objective', '').strip()}")
+    stated = str(answers.get("success_metric", "")).strip()
+    line = f"**Success metric.** {stated[:1].upper()}{stated[1:]}"
+    goal = target(project)
+    if goal:
+        line += f" (checked as {metric_name(goal[0])} ≥ {goal[1]:g} on the held-out test split)"
+    out.add(line + ".")
+    classes = ", ".join(f"`{name}`" for name in project.classes)
+    task = TASK_WORDS.get(project.task, project.task)
+    out.add(f"**Task.** {task.capitalize()} with {len(project.classes)} classes: {classes}.")
+    return out.section()
+
+
+def _quality_rows(project: Project) -> list[list[str]]:
+    quality = project.quality or {}
+    duplicates = quality.get("duplicates") or {}
+    rows = [
+        ["items checked", number(count(quality.get("items")))],
+        ["unreadable or corrupt (skipped)", number(count(quality.get("corrupt")))],
+    ]
+    if project.image_task:
+        rows.append(["too small", number(count(quality.get("too_small")))])
+        rows.append(["exact duplicates", number(count(duplicates.get("exact")))])
+        rows.append(["near duplicates", number(count(duplicates.get("near")))])
+        if project.task == "object-detection":
+            rows.append(
+                ["boxes outside the image or empty", number(count(quality.get("bad_boxes")))]
+            )
+    else:
+        rows.append(["exact duplicates", number(count(duplicates.get("exact")))])
+        rows.append(["empty texts", number(count(quality.get("empty_texts")))])
+    return rows
+
+
+def _agreement(labels: dict[str, Any]) -> str:
+    """Agreement as measured by `label pull`: overall numbers, then a table per class."""
+    overall = [
+        f"{metric_name(key)} {number(value)}"
+        for key, value in labels.items()
+        if isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and key != "schema_version"
+    ]
+    text = "Agreement between annotators: " + ", ".join(overall) + "." if overall else ""
+    per_class = labels.get("per_class")
+    if isinstance(per_class, dict) and per_class:
+        keys = sorted({k for v in per_class.values() if isinstance(v, dict) for k in v})
+        rows = [
+            [name] + [number(values.get(k, "")) for k in keys]
+            for name, values in per_class.items()
+            if isinstance(values, dict)
+        ]
+        text += "\n\n" + table(["class"] + [metric_name(k) for k in keys], rows)
+    return text.strip() or "Agreement: no item has two annotations yet."
+
+
+def data(project: Project) -> Section:
+    out = _Builder()
+    sources = project.source_counts()
+    if not sources:
+        out.wait("No data yet", project.command("sample"))
+        out.add(f"Or bring your own with `{project.command('collect')}`.")
+    else:
+        total = sum(sources.values())
+        by_source = ", ".join(f"{number(n)} from `{name}`" for name, n in sources.most_common())
+        out.add(
+            f"**Collected.** {number(total)} {project.item_word} ({by_source}), each recorded "
+            "in `data/manifest.csv` with its source, time and licence note."
+        )
+        if project.sample_only:
+            out.add(
+                f"> **Sample data.** All {number(total)} {project.item_word} are the generated "
+                f"sample (`{project.command('sample')}`), not collected data. Collect your own "
+                f"with `{project.command('collect')}`."
+            )
+        elif sources.get(SAMPLE_SOURCE):
+            out.add(
+                f"> {number(sources[SAMPLE_SOURCE])} generated sample items are still mixed in."
+            )
+
+    per_class = project.per_class_split_counts()
+    sizes = project.split_sizes()
+    if per_class:
+        splits = [s for s in ("train", "val", "test") if any(s in v for v in per_class.values())]
+        rows = [
+            [f"`{name}`"]
+            + [number(v.get(s, 0)) for s in splits]
+            + [number(sum(v.get(s, 0) for s in splits))]
+            for name, v in per_class.items()
+        ]
+        rows.append(
+            ["**total**"]
+            + [number(sum(v.get(s, 0) for v in per_class.values())) for s in splits]
+            + [number(sum(sum(v.get(s, 0) for s in splits) for v in per_class.values()))]
+        )
+        out.add(
+            "**Splits** (leak-free: frames and copies of one source stay in one split):\n\n"
+            + table(["class"] + splits + ["total"], rows)
+        )
+    elif sizes:
+        out.add(
+            "**Splits:** " + ", ".join(f"{name} {number(n)}" for name, n in sizes.items()) + "."
+        )
+    else:
+        out.wait("Not split yet", project.command("split"))
+
+    if project.quality is None:
+        out.wait("No data-quality report yet", project.report_command("quality"))
+    else:
+        blocking = project.quality.get("blocking")
+        verdict = (
+            "Blocking problems: " + ", ".join(str(b) for b in blocking) + "."
+            if isinstance(blocking, list) and blocking
+            else "Blocking problems: yes."
+            if blocking is True
+            else "No blocking problems."
+        )
+        out.add(
+            "**Quality** (`reports/data_quality.json`):\n\n"
+            + table(["check", "found"], _quality_rows(project))
+            + "\n\n"
+            + verdict
+        )
+
+    annotators = project.annotators()
+    if project.answers.get("labeling") == "label-studio":
+        protocol = (
+            f"**Labels.** Labeled in Label Studio, driven from the project's CLI "
+            f"(`{project.command('label push')}`, then `{project.command('label pull')}`)"
+        )
+        if annotators:
+            protocol += f"; {len(annotators)} annotator(s): " + ", ".join(annotators)
+        out.add(protocol + ".")
+        if project.labels is None:
+            out.wait("Agreement not measured yet", project.report_command("labels"))
+        else:
+            out.add(_agreement(project.labels))
+    else:
+        out.add("**Labels.** The labels arrived with the data (`labeling: none`).")
+        if project.labels is not None:
+            out.add(_agreement(project.labels))
+    return out.section()
+
+
+def _flat_params(params: dict[str, Any], prefix: str = "") -> list[str]:
+    items: list[str] = []
+    for key, value in params.items():
+        if isinstance(value, dict):
+            items += _flat_params(value, f"{prefix}{key}.")
+        elif isinstance(value, str | int | float | bool) or value is None:
+            items.append(f"`{prefix}{key}={value}`")
+    return items
+
+
+def _loss_line(history: Any) -> str:
+    if not isinstance(history, list) or not history or not isinstance(history[0], dict):
+        return ""
+    key = next((k for k in history[0] if "loss" in k and "val" not in k), None)
+    if key is None:
+        return ""
+    first, last = history[0].get(key), history[-1].get(key)
+    if not isinstance(first, int | float) or not isinstance(last, int | float):
+        return ""
+    return (
+        f"Training {metric_name(key)} went from {number(float(first))} (epoch 1) to "
+        f"{number(float(last))} (epoch {len(history)})."
+    )
+
+
+def model(project: Project) -> Section:
+    out = _Builder()
+    metrics = project.metrics or {}
+    record = project.training or {}
+    info = metrics.get("model") or record.get("model") or {}
+    training = {**record, **(metrics.get("training") or {})}
+    if not info and not record:
+        out.wait("Not trained yet", project.command("train"))
+        return out.section()
+    rows: list[list[str]] = []
+    if info.get("name"):
+        rows.append(["architecture", f"`{info['name']}`"])
+    if "pretrained" in info:
+        rows.append(
+            [
+                "weights",
+                "pretrained, fine-tuned here" if info["pretrained"] else "trained from scratch",
+            ]
+        )
+    if isinstance(info.get("parameters"), int):
+        rows.append(["parameters", number(info["parameters"])])
+    if isinstance(training.get("seconds"), int | float):
+        epochs = training.get("epochs")
+        suffix = f", {epochs} epochs" if isinstance(epochs, int) else ""
+        rows.append(["training time", duration(training["seconds"]) + suffix])
+    if training.get("hardware") or training.get("device"):
+        rows.append(
+            [
+                "hardware",
+                " / ".join(str(training[k]) for k in ("hardware", "device") if training.get(k)),
+            ]
+        )
+    if training.get("git_commit"):
+        rows.append(["git commit", f"`{training['git_commit']}`"])
+    out.add(table(["", ""], rows))
+    params = record.get("params")
+    if isinstance(params, dict) and params:
+        out.add(
+            "Settings (`params.yaml`, logged in `reports/training.json`): "
+            + ", ".join(_flat_params(params))
+            + "."
+        )
+    loss = _loss_line(record.get("history"))
+    if loss:
+        out.add(loss)
+    if not record:
+        out.wait("Training log not found", project.command("train"))
+    return out.section()
+
+
+def _figure_lines(project: Project) -> list[str]:
+    present = set(project.figures())
+    named = (project.metrics or {}).get("figures") or {}
+    lines = []
+    for key, path in named.items():
+        if path in present:
+            caption = FIGURE_CAPTIONS.get(key, key.replace("_", " ").capitalize())
+            lines.append(f"![{caption}]({path})")
+    listed = set(named.values())
+    for path in sorted(present - listed):
+        if not path.split("/")[-1].startswith("app_"):
+            stem = path.split("/")[-1][:-4]
+            caption = FIGURE_CAPTIONS.get(stem, stem.replace("_", " ").capitalize())
+            lines.append(f"![{caption}]({path})")
+    return lines
+
+
+def results(project: Project) -> Section:
+    out = _Builder()
+    metrics = project.metrics
+    if not metrics:
+        out.wait("No results yet", project.report_command("metrics"))
+        return out.section()
+    if metrics.get("sample_data"):
+        out.add(sample_note(project))
+    values = metrics.get("metrics") or {}
+    baseline = metrics.get("baseline") or {}
+    base_values = baseline.get("metrics") or {}
+    best = headline(project)
+    goal = target(project)
+    rows = []
+    for key, value in values.items():
+        base = base_values.get(key)
+        aim = ""
+        if goal and key == goal[0] and isinstance(value, int | float):
+            aim = f"≥ {goal[1]:g}: " + ("**met**" if value >= goal[1] else "**not met**")
+        label = metric_name(key) + (" (headline)" if best and key == best[0] else "")
+        rows.append([label, f"**{number(value)}**", number(base) if base is not None else "–", aim])
+    name = baseline.get("name", "baseline")
+    dataset = metrics.get("dataset") or {}
+    test_size = (
+        f" ({number(dataset['test'])} items)" if isinstance(dataset.get("test"), int) else ""
+    )
+    out.add(
+        f"On the held-out test split{test_size}:\n\n"
+        + table(["metric", "model", f"baseline ({name})", "success target"], rows)
+    )
+    per_class = metrics.get("per_class") or {}
+    if per_class:
+        keys = [
+            k
+            for k in ("precision", "recall", "f1", "ap50", "support")
+            if any(k in v for v in per_class.values())
+        ]
+        class_rows = [
+            [f"`{cls}`"] + [number(v.get(k, "")) for k in keys] for cls, v in per_class.items()
+        ]
+        out.add("Per class:\n\n" + table(["class"] + [metric_name(k) for k in keys], class_rows))
+    latency = metrics.get("latency_ms") or {}
+    if isinstance(latency.get("mean"), int | float):
+        runtime = latency.get("runtime", "the exported model")
+        hardware = (metrics.get("training") or {}).get("hardware")
+        where = f" on {hardware}" if hardware else ""
+        p95 = f", p95 {number(float(latency['p95']))} ms" if "p95" in latency else ""
+        out.add(
+            f"Latency: {number(float(latency['mean']))} ms per item on average{p95}, "
+            f"with {runtime}{where}."
+        )
+    figures = _figure_lines(project)
+    if figures:
+        out.add("\n\n".join(figures))
+    else:
+        out.wait("No figures yet", project.report_command("metrics"))
+    return out.section()
+
+
+def demo(project: Project) -> Section:
+    out = _Builder()
+    deploy = project.deploy or {}
+    url = deploy.get("url")
+    if url:
+        out.add(f"[![Open in Spaces]({SPACES_BADGE})]({url})")
+        detail = ", ".join(
+            f"{k.replace('_', ' ')} {deploy[k]}" for k in ("sdk", "deployed_at") if deploy.get(k)
+        )
+        out.add(f"**Live demo:** {url}" + (f" ({detail})" if detail else ""))
+    elif project.answers.get("deploy") == "none":
+        out.add("Not deployed (`deploy: none`); run it locally with `make demo`.")
+    else:
+        out.wait("Not online yet", "pocgen deploy")
+    for path in project.app_screenshots():
+        ui = path.split("/")[-1][4:-4].capitalize()
+        out.add(f"![The {ui} demo making a prediction]({path})")
+    if not project.app_screenshots():
+        out.wait("No screenshot yet (the demo's browser test saves one)", "python -m pytest")
+    out.add("Run it locally with `make demo`.")
+    return out.section()
+
+
+def reproduce(project: Project) -> Section:
+    run = project.command
+    own_data = bool(project.manifest) and not project.sample_only
+    lines = [
+        "python -m venv .venv && . .venv/bin/activate",
+        "pip install -e '.[dev]'",
+        f"{run('collect')} --help   # bring your own data"
+        if own_data
+        else f"{run('sample')}   # the generated sample data",
+    ]
+    if project.answers.get("labeling") == "label-studio":
+        lines += [
+            f"{run('label serve')}   # in a second terminal",
+            run("label push"),
+            f"{run('label pull')}   # after labeling",
+        ]
+    lines += [run(stage) for stage in ("validate", "split", "train", "evaluate", "export")]
+    lines += ["python -m pytest"]
+    text = "```bash\n" + "\n".join(lines) + "\n```"
+    training = (project.metrics or {}).get("training") or project.training or {}
+    facts = []
+    if training.get("git_commit"):
+        facts.append(f"commit `{training['git_commit']}`")
+    params = (project.training or {}).get("params") or {}
+    if isinstance(params, dict) and "seed" in params:
+        facts.append(f"seed {params['seed']}")
+    tail = "The results above came from " + ", ".join(facts) + "; " if facts else ""
+    tail += "every setting lives in `params.yaml`, and each stage logs the values it used."
+    return Section(text + "\n\n" + tail[0].upper() + tail[1:])
+
+
+def _experiment_rows(project: Project) -> list[list[str]]:
+    rows = []
+    for name, result in project.experiments.items():
+        info = result.get("model") or {}
+        head = result.get("headline") or {}
+        seconds = (result.get("training") or {}).get("seconds")
+        rows.append(
+            [
+                f"`{name}`",
+                f"`{info.get('name', '?')}`",
+                "pretrained" if info.get("pretrained") else "from scratch",
+                f"{metric_name(str(head.get('metric')))} {number(head.get('value'))}",
+                duration(seconds) if isinstance(seconds, int | float) else "–",
+            ]
+        )
+    return rows
+
+
+def decisions(project: Project) -> Section:
+    out = _Builder()
+    best = headline(project)
+    if best is None:
+        out.wait("Nothing measured yet", project.report_command("metrics"))
+        return out.section()
+    key, value, base = best
+    metrics = project.metrics or {}
+    info = metrics.get("model") or {}
+    baseline_name = (metrics.get("baseline") or {}).get("name", "baseline")
+    rows = [
+        [
+            "model against a trivial baseline",
+            f"`{info.get('name', 'model')}`: {metric_name(key)} {number(value)}",
+            f"{baseline_name}: {number(base) if base is not None else '–'}",
+            "`reports/metrics.json`",
+        ]
+    ]
+    pretrained_seen = {
+        bool((r.get("model") or {}).get("pretrained")) for r in project.experiments.values()
+    }
+    if len(pretrained_seen) == 2:
+        rows.append(
+            [
+                "pretrained against from scratch",
+                "pretrained" if info.get("pretrained") else "from scratch",
+                "both measured, see the variants below",
+                "`reports/experiments/`",
+            ]
+        )
+    out.add(table(["decision", "chosen", "alternative measured", "evidence"], rows))
+    variants = _experiment_rows(project)
+    if variants:
+        out.add(
+            "Variants measured (`reports/experiments/*.json`):\n\n"
+            + table(["run", "model", "weights", "headline", "training time"], variants)
+        )
+    else:
+        out.add(
+            "_No variants measured yet: train one (e.g. change the model or `pretrained` in "
+            f"`params.yaml`), run `{project.command('evaluate')}`, and copy "
+            "`reports/metrics.json` to `reports/experiments/<name>.json`._"
+        )
+    weakest = _weakest_class(metrics)
+    prompts = [
+        f"Why `{info.get('name', 'this model')}` over the {baseline_name} baseline? It scores "
+        f"{number(value)} against {number(base) if base is not None else '–'} on "
+        f"{metric_name(key)}: what does that gap mean for the goal, "
+        f'"{project.answers.get("business_objective", "").strip().rstrip(".")}"?',
+    ]
+    if weakest:
+        prompts.append(
+            f"`{weakest[0]}` is the weakest class ({weakest[1]} {number(weakest[2])}): "
+            "what do its worst errors in the examples figure have in common?"
+        )
+    prompts += [
+        "What broke along the way, and how did you find out?",
+        "Which alternative would you try next, and what would you measure to decide?",
+        "What would you change with another week, and how would you know the model fails "
+        "in production?",
+    ]
+    out.add("**Questions to prepare for an interview:**\n\n" + "\n".join(f"- {p}" for p in prompts))
+    return out.section()
+
+
+def _weakest_class(metrics: dict[str, Any]) -> tuple[str, str, float] | None:
+    per_class = metrics.get("per_class") or {}
+    for key in ("f1", "ap50", "recall"):
+        scored = [
+            (cls, float(v[key]))
+            for cls, v in per_class.items()
+            if isinstance(v, dict) and isinstance(v.get(key), int | float)
+        ]
+        if len(scored) > 1:
+            cls, score = min(scored, key=lambda pair: pair[1])
+            return cls, metric_name(key), score
+    return None
+
+
+SECTIONS: dict[str, Callable[[Project], Section]] = {
+    "problem": problem,
+    "data": data,
+    "model": model,
+    "results": results,
+    "demo": demo,
+    "reproduce": reproduce,
+    "decisions": decisions,
+}
