@@ -85,7 +85,11 @@ def new(
 
     given = answers.collect(data or [], data_file)
     options = _render_options(defaults, trust, pretend, vcs_ref)
-    created = create_project(dest, template, data=given, options=options, force=force)
+    try:
+        created = create_project(dest, template, data=given, options=options, force=force)
+    except KeyboardInterrupt:  # the render happens in a staging folder that is already gone
+        err_console.print(f"interrupted: nothing was written to {dest}.", highlight=False)
+        raise typer.Exit(130) from None
     for warning in created.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if created.pretend:
@@ -143,3 +147,90 @@ def templates() -> None:
         source = "built-in" if entry.builtin else entry.source
         table.add_row(entry.name, entry.description, entry.engine, source)
     console.print(table)
+
+
+@app.command()
+def deploy(
+    project: ProjectArg = Path("."),
+    space: Annotated[
+        str | None, typer.Option(help="USER/NAME (default: the project's hf_username/space_name).")
+    ] = None,
+    ui: Annotated[
+        str | None, typer.Option(help="streamlit or gradio: which app, when the project has both.")
+    ] = None,
+    private: Annotated[bool, typer.Option(help="Create the Space as private.")] = False,
+    hardware: Annotated[
+        str | None, typer.Option(help="Space hardware flavour, e.g. zero-a10g (Gradio only).")
+    ] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="Hub URL (default: HF_ENDPOINT, else huggingface.co).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Build dist/space/ and print the plan; upload nothing.")
+    ] = False,
+    wait: Annotated[bool, typer.Option(help="Wait until the Space runs.")] = False,
+) -> None:
+    """Build the demo's Space folder and upload it to Hugging Face Spaces."""
+    from pocgen.deploy.run import DeployOptions
+    from pocgen.deploy.run import deploy as deploy_project
+
+    options = DeployOptions(space, ui, private, hardware, endpoint, dry_run, wait)
+    deploy_project(project, options, console)
+
+
+@app.command()
+def writeup(
+    project: ProjectArg = Path("."),
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 when README.md is stale (for CI)."),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace text edited by hand (a backup is kept).")
+    ] = False,
+) -> None:
+    """Fill the README's writeup sections from the project's results, plus resume bullets, a model
+    card and a blog-post draft in reports/."""
+    from pocgen.writeup import plan_writeup, run_writeup, stale_message, summary
+
+    if check:
+        problem = stale_message(plan_writeup(project))
+        if problem:
+            raise PocgenError(problem)
+        console.print("README.md is up to date with the project's artifacts.")
+        return
+    for line in summary(run_writeup(project, force=force)):
+        console.print(line, markup=False, highlight=False)
+
+
+@app.command()
+def check(
+    project: ProjectArg = Path("."),
+    rubric: Annotated[
+        str | None,
+        typer.Option("--rubric", help="Rubric YAML file or built-in name (path, ml-course)."),
+    ] = None,
+    course: Annotated[
+        str | None,
+        typer.Option("--course", help="Grade with a course pack's rubric: file, URL or name."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON for autograders (see docs/check.md).")
+    ] = False,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Allow commands from a rubric fetched by URL.")
+    ] = False,
+) -> None:
+    """Show where the project stands: each rubric item passes, fails or warns, with evidence."""
+    import json
+
+    from pocgen.check import report_table, run_check, select_rubric
+
+    chosen, locked = select_rubric(rubric, course)
+    report = run_check(project, chosen, locked, trust=trust)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        console.print(report_table(report))
+    if not report.passed:
+        raise typer.Exit(1)

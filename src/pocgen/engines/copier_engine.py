@@ -51,8 +51,16 @@ def _copier_errors(template: str) -> Iterator[None]:
 
 
 def _engine_source(template: ResolvedTemplate) -> str:
-    """Git templates go to Copier by URL, so the project records the URL and can update."""
-    return template.source if is_git_url(template.source) else str(template.folder)
+    """Git templates go to Copier by URL, so the project records the URL and can update.
+
+    Copier recognises only some URL shapes as git; `git+` marks the others (file://, other hosts).
+    """
+    if not is_git_url(template.source):
+        return str(template.folder)
+    copier_knows = template.source.startswith(("gh:", "gl:", "git@", "git://", "git+"))
+    if copier_knows or template.source.endswith(".git"):
+        return template.source
+    return f"git+{template.source}"
 
 
 def _write_answers(project: Path, answers: dict[str, Any]) -> None:

@@ -1,0 +1,254 @@
+"""`pocgen new`: the built-in template, other templates, and every kind of bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import FIXTURES, commit_all, git_init, run_pocgen
+
+
+def test_default_template_without_questions(tmp_path: Path):
+    result = run_pocgen("new", tmp_path / "tool-check", "--defaults")
+    assert result.exit_code == 0, result.stderr
+    project = tmp_path / "tool-check"
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["project_name"] == "Tool Check"
+    assert answers["package_name"] == "tool_check"
+    assert answers["task"] == "object-detection"
+    # the answers name a git snapshot of the built-in template, so `pocgen update` works later
+    assert answers["_commit"] and Path(answers["_src_path"], ".git").is_dir()
+    # next steps are the commands of the generated README's quickstart
+    assert "pip install -e '.[dev]'" in result.stdout
+    assert "make pipeline" in result.stdout
+
+
+def test_data_and_data_file(tmp_path: Path):
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text("task: text-classification\nclasses: urgent, routine\nui: streamlit\n")
+    result = run_pocgen(
+        "new", tmp_path / "p", "--defaults", "--data-file", data_file, "--data", "ui=both"
+    )
+    assert result.exit_code == 0, result.stderr
+    answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
+    assert (answers["task"], answers["classes"], answers["ui"]) == (
+        "text-classification",
+        "urgent, routine",
+        "both",
+    )
+
+
+def test_pretend_writes_nothing(tmp_path: Path):
+    result = run_pocgen("new", tmp_path / "p", "--defaults", "--pretend")
+    assert result.exit_code == 0, result.stderr
+    assert not (tmp_path / "p").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_force_writes_into_a_non_empty_folder(tmp_path: Path):
+    dest = tmp_path / "p"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    assert run_pocgen("new", dest, "--defaults", "--force").exit_code == 0
+    assert (dest / "notes.txt").read_text() == "mine"
+    assert (dest / ".copier-answers.yml").is_file()
+
+
+def test_worn_topic_warns_but_creates(tmp_path: Path):
+    result = run_pocgen(
+        "new", tmp_path / "p", "--defaults", "--data", "problem=Predict who survived the Titanic"
+    )
+    assert result.exit_code == 0
+    assert "Titanic" in result.stderr and "well-worn" in result.stderr
+
+
+def test_other_copier_template_from_a_folder(tmp_path: Path):
+    result = run_pocgen("new", tmp_path / "p", "-t", FIXTURES / "copier-mini", "--defaults")
+    assert result.exit_code == 0, result.stderr
+    assert "Hello" in (tmp_path / "p" / "main.py").read_text()
+
+
+def test_git_url_at_a_ref(tmp_path: Path, versioned_template):
+    def change(repo: Path) -> None:
+        (repo / "template" / "NEW_IN_V2.md").write_text("v2\n")
+
+    repo = versioned_template("copier-mini", change)
+    url = f"file://{repo}"
+    assert run_pocgen("new", tmp_path / "a", "-t", url, "-r", "v1", "--defaults").exit_code == 0
+    assert not (tmp_path / "a" / "NEW_IN_V2.md").exists()
+    answers = yaml.safe_load((tmp_path / "a" / ".copier-answers.yml").read_text())
+    assert (answers["_src_path"], answers["_commit"]) == (f"git+{url}", "v1")
+    assert run_pocgen("new", tmp_path / "b", "-t", url, "--defaults").exit_code == 0
+    assert (tmp_path / "b" / "NEW_IN_V2.md").exists()
+
+
+def test_copier_template_without_answers_file_still_records_answers(tmp_path: Path):
+    template = tmp_path / "forgetful"
+    template.mkdir()
+    (template / "copier.yml").write_text("name:\n  type: str\n  default: x\n")
+    (template / "hello.txt.jinja").write_text("hi {{ name }}\n")
+    assert run_pocgen("new", tmp_path / "p", "-t", template, "--defaults").exit_code == 0
+    answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
+    assert answers["name"] == "x"
+
+
+def test_registered_template_from_an_installed_package(tmp_path: Path):
+    """A package registers a template under the `pocgen.templates` entry-point group."""
+    site = tmp_path / "site"
+    dist_info = site / "course_templates-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: course-templates\nVersion: 1.0\n"
+    )
+    (dist_info / "entry_points.txt").write_text(
+        "[pocgen.templates]\nmini = course_templates:TEMPLATE\n"
+    )
+    (site / "course_templates.py").write_text(
+        f"TEMPLATE = {{'source': {str(FIXTURES / 'copier-mini')!r}, "
+        "'description': 'The course starter'}\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    listing = run_pocgen("templates", env=env)
+    assert "mini" in listing.stdout and "The course starter" in listing.stdout
+    assert "poc" in listing.stdout
+    result = run_pocgen("new", tmp_path / "p", "-t", "mini", "--defaults", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "p" / "main.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-t", "no-such-template"], "unknown template 'no-such-template'"),
+        (["-t", str(FIXTURES / "not-a-template")], "neither copier.yml nor cookiecutter.json"),
+        (["-t", "file:///nonexistent/repo.git"], "could not fetch template"),
+        (["--data", "task=segmentation"], "Invalid choice for 'task'"),
+        (["--data", "project_slug=Not A Slug"], "project_slug must be lowercase"),
+        (["--data", "task=image-classification", "--data", "classes=cat"], "at least 2 classes"),
+        (["--data", "classes=a, a"], "classes must be unique"),
+        (["--data", "classes=a/b, c"], "safe as a folder name"),
+        (["--data", "colour=blue"], "has no question named colour"),
+        (["--data", "task"], "--data expects KEY=VALUE"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path: Path, args, message):
+    result = run_pocgen("new", tmp_path / "p", "--defaults", *args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_malformed_data_file(tmp_path: Path):
+    bad = tmp_path / "answers.yml"
+    bad.write_text("task: [unclosed\n")
+    result = run_pocgen("new", tmp_path / "p", "--defaults", "--data-file", bad)
+    assert result.exit_code == 1
+    assert "is not valid YAML at line" in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_existing_non_empty_destination_is_untouched(tmp_path: Path):
+    dest = tmp_path / "p"
+    dest.mkdir()
+    (dest / "mine.txt").write_text("precious")
+    result = run_pocgen("new", dest, "--defaults")
+    assert result.exit_code == 1
+    assert "already exists and is not empty" in result.stderr and "--force" in result.stderr
+    assert [p.name for p in dest.iterdir()] == ["mine.txt"]
+
+
+def test_no_terminal_without_defaults_says_how(tmp_path: Path):
+    result = run_pocgen("new", tmp_path / "p")
+    assert result.exit_code == 1
+    assert "--defaults" in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_interrupted_render_leaves_no_half_written_project(tmp_path: Path):
+    """Ctrl-C while the template's task runs: the files already rendered must not appear."""
+    template = tmp_path / "slow"
+    (template / "template").mkdir(parents=True)
+    (template / "copier.yml").write_text("_subdirectory: template\n_tasks:\n  - sleep 30\n")
+    (template / "template" / "big.txt").write_text("rendered before the interrupt\n")
+    dest = tmp_path / "out" / "p"
+    (tmp_path / "out").mkdir()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pocgen",
+            "new",
+            str(dest),
+            "-t",
+            str(template),
+            "--defaults",
+            "--trust",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list((tmp_path / "out").rglob("big.txt")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list((tmp_path / "out").rglob("big.txt")), "the render never started"
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "interrupted: nothing was written" in stderr
+    assert "Traceback" not in stderr
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_untrusted_template_that_runs_code_is_refused(tmp_path: Path):
+    template = tmp_path / "tasky"
+    template.mkdir()
+    (template / "copier.yml").write_text("_tasks:\n  - touch PWNED\n")
+    (template / "file.txt").write_text("x\n")
+    result = run_pocgen("new", tmp_path / "p", "-t", template, "--defaults")
+    assert result.exit_code == 1
+    assert "--trust" in result.stderr
+    assert not (tmp_path / "p").exists()
+    assert run_pocgen("new", tmp_path / "p", "-t", template, "--defaults", "--trust").exit_code == 0
+
+
+def test_builtin_template_is_trusted_and_in_a_git_snapshot(tmp_path: Path):
+    """Two projects from the same pocgen share one snapshot tag."""
+    run_pocgen("new", tmp_path / "a", "--defaults")
+    run_pocgen("new", tmp_path / "b", "--defaults")
+    tags = [
+        yaml.safe_load((tmp_path / name / ".copier-answers.yml").read_text())["_commit"]
+        for name in ("a", "b")
+    ]
+    assert tags[0] == tags[1]
+
+
+def test_help_is_fast_to_import():
+    """`pocgen --help` must not import the engines or the Hub client."""
+    code = (
+        "import sys; from typer.testing import CliRunner; from pocgen.cli import app; "
+        "CliRunner().invoke(app, ['--help']); "
+        "heavy = [m for m in ('copier', 'cookiecutter', 'huggingface_hub', 'torch') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert output.strip() == "[]"
+
+
+def test_git_fixture_helpers_are_reusable(tmp_path: Path):
+    """A sanity check of the fixtures the update tests rely on."""
+    git_init(tmp_path)
+    (tmp_path / "f").write_text("x")
+    commit_all(tmp_path, "first", tag="t1")
+    assert subprocess.run(
+        ["git", "-C", str(tmp_path), "tag"], capture_output=True, text=True
+    ).stdout.split() == ["t1"]

@@ -1,0 +1,153 @@
+"""`pocgen update`: template changes arrive, the user's edits stay, conflicts are marked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import FIXTURES, commit_all, git, git_init, run_pocgen
+
+# Each engine's fixture keeps README.md and main.py in a different place.
+ENGINES = {
+    "copier": ("copier-mini", "template", []),
+    "cookiecutter": ("cookiecutter-mini", "{{cookiecutter.project_slug}}", ["--trust"]),
+}
+
+
+def _template_change(engine: str):
+    """v2 of the template: a new file, and a changed last line of README.md."""
+    _, inner, _ = ENGINES[engine]
+
+    def change(repo: Path) -> None:
+        folder = repo / inner
+        (folder / "CHANGELOG.md").write_text("Added in v2.\n")
+        readme = next(folder.glob("README.md*"))
+        readme.write_text(readme.read_text().replace("Line three", "Line three, improved in v2,"))
+
+    return change
+
+
+def _new_at_v1(tmp_path: Path, repo: Path, engine: str) -> Path:
+    project = tmp_path / "project"
+    trust = ENGINES[engine][2]
+    result = run_pocgen("new", project, "-t", f"file://{repo}", "-r", "v1", "--defaults", *trust)
+    assert result.exit_code == 0, result.stderr
+    git_init(project)
+    commit_all(project, "generated at v1")
+    return project
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_update_keeps_user_edit_and_brings_template_change(tmp_path, versioned_template, engine):
+    repo = versioned_template(ENGINES[engine][0], _template_change(engine))
+    project = _new_at_v1(tmp_path, repo, engine)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("Line one", "Line one, edited by me,"))
+    (project / "my_notes.md").write_text("mine\n")
+    commit_all(project, "my edits")
+
+    result = run_pocgen("update", project, *ENGINES[engine][2])
+    assert result.exit_code == 0, result.stderr
+    text = readme.read_text()
+    assert "Line one, edited by me," in text  # the user's edit
+    assert "Line three, improved in v2," in text  # the template's change
+    assert "<<<<<<<" not in text
+    assert (project / "CHANGELOG.md").read_text() == "Added in v2.\n"
+    assert (project / "my_notes.md").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_conflicting_edits_are_marked_and_nothing_dropped(tmp_path, versioned_template, engine):
+    repo = versioned_template(ENGINES[engine][0], _template_change(engine))
+    project = _new_at_v1(tmp_path, repo, engine)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("Line three", "Line three, my version,"))
+    commit_all(project, "my conflicting edit")
+
+    result = run_pocgen("update", project, *ENGINES[engine][2])
+    assert result.exit_code == 0, result.stderr
+    text = readme.read_text()
+    assert "<<<<<<<" in text and ">>>>>>>" in text
+    assert "Line three, my version," in text
+    assert "Line three, improved in v2," in text
+    assert "README.md" in result.stderr  # named as a conflict
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_uncommitted_changes_stop_the_update(tmp_path, versioned_template, engine):
+    repo = versioned_template(ENGINES[engine][0], _template_change(engine))
+    project = _new_at_v1(tmp_path, repo, engine)
+    (project / "README.md").write_text("work in progress\n")
+
+    result = run_pocgen("update", project, *ENGINES[engine][2])
+    assert result.exit_code == 1
+    assert "uncommitted changes" in result.stderr and "commit or stash" in result.stderr
+    assert (project / "README.md").read_text() == "work in progress\n"
+    assert not (project / "CHANGELOG.md").exists()
+
+
+def test_cookiecutter_project_records_source_commit_and_context(tmp_path, versioned_template):
+    repo = versioned_template("cookiecutter-mini", _template_change("cookiecutter"))
+    project = _new_at_v1(tmp_path, repo, "cookiecutter")
+    record = yaml.safe_load((project / ".pocgen.yml").read_text())
+    assert record["template"] == f"file://{repo}"
+    assert record["commit"] == git(repo, "rev-parse", "v1").strip()
+    assert record["context"]["project_slug"] == "mini-project"
+    assert (project / "HOOK_RAN").exists()  # the trusted hook ran
+    assert run_pocgen("update", project, "--trust").exit_code == 0
+    updated = yaml.safe_load((project / ".pocgen.yml").read_text())
+    assert updated["commit"] == git(repo, "rev-parse", "v2").strip()
+
+
+def test_cookiecutter_hooks_need_trust(tmp_path: Path):
+    result = run_pocgen("new", tmp_path / "p", "-t", FIXTURES / "cookiecutter-mini", "--defaults")
+    assert result.exit_code == 1
+    assert "it has hooks" in result.stderr and "--trust" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_not_a_git_repository(tmp_path: Path):
+    project = tmp_path / "p"
+    assert run_pocgen("new", project, "-t", FIXTURES / "copier-mini", "--defaults").exit_code == 0
+    result = run_pocgen("update", project)
+    assert result.exit_code == 1
+    assert "not a git repository" in result.stderr and "git init" in result.stderr
+
+
+def test_not_a_generated_project(tmp_path: Path):
+    result = run_pocgen("update", tmp_path)
+    assert result.exit_code == 1
+    assert "no .copier-answers.yml or .pocgen.yml" in result.stderr
+
+
+def test_builtin_template_update_goes_through_snapshots(tmp_path, monkeypatch):
+    """A project made from a built-in template updates when the shipped template changes."""
+    from pocgen import registry
+    from pocgen.create import create_project
+    from pocgen.engines import RenderOptions
+    from pocgen.update import update_project
+
+    builtins = tmp_path / "builtins"
+    shutil.copytree(FIXTURES / "copier-mini", builtins / "mini")
+    monkeypatch.setattr(registry, "builtin_root", lambda: builtins)
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
+
+    project = tmp_path / "project"
+    create_project(project, "mini", options=RenderOptions(defaults=True))
+    git_init(project)
+    commit_all(project, "generated")
+    (project / "main.py").write_text((project / "main.py").read_text() + "\n# my comment\n")
+    commit_all(project, "my edit")
+
+    # a new pocgen release changes the shipped template
+    (builtins / "mini" / "template" / "NEW.md").write_text("new in this release\n")
+    updated = update_project(project, options=RenderOptions(defaults=True))
+    assert "NEW.md" in updated.changed
+    assert "# my comment" in (project / "main.py").read_text()
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "0.1.0.post1"
+    index = json.loads((tmp_path / "cache" / "templates" / "mini.json").read_text())
+    assert sorted(index.values()) == ["0.1.0", "0.1.0.post1"]
