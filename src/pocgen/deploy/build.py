@@ -1,0 +1,208 @@
+"""Lay out `dist/space/`: exactly the files the demo needs on a Hugging Face Space, nothing else.
+
+`upload_folder` mirrors a folder as it is (it ignores .gitignore), so the safe way to upload is to
+build a clean folder first. The Space gets the app, the shared demo helpers, `inference.py` as an
+importable package, the ONNX model and its labels, the metrics for the About panel, a few test
+examples, a requirements.txt without torch, the README card and, for Streamlit, a Dockerfile.
+The paths inside match the project's (models/, reports/, data/splits/), so the app runs unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pocgen.deploy import frontmatter
+from pocgen.deploy.secrets import refuse_secrets
+from pocgen.errors import PocgenError
+
+SPACE_DIR = Path("dist/space")
+APP_FILE = "app.py"
+EXAMPLE_COUNT = 8
+# The versions pocgen's own tests run the demo apps with. Pinning them makes a Space built today
+# install the same code next year; gradio itself is installed by the Space from `sdk_version`.
+TESTED_VERSIONS = {
+    "gradio": "6.31.0",
+    "streamlit": "1.67.0",
+    "onnxruntime": "1.32.0",
+    "numpy": "2.2.6",
+    "pillow": "12.3.0",
+}
+UIS = ("gradio", "streamlit")
+
+
+@dataclass
+class SpaceBuild:
+    """A built Space folder and what `run` needs to describe and upload it."""
+
+    folder: Path
+    ui: str
+    sdk: str
+    front_matter: dict[str, Any]
+    # Built file (relative, POSIX) -> the project file it came from, or "(generated)".
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def sizes(self) -> dict[str, int]:
+        """Each built file's size in bytes, sorted by path, for the plan and the tests."""
+        return {name: (self.folder / name).stat().st_size for name in sorted(self.origins)}
+
+
+def choose_ui(answers: dict[str, Any], ui: str | None) -> str:
+    """The app to deploy: `--ui` if given, else the project's only app, else Gradio (free tier)."""
+    available = [name for name in UIS if answers.get("ui") in (name, "both")]
+    if ui is None:
+        return available[0]
+    if ui not in available:
+        raise PocgenError(
+            f"--ui {ui}: this project has no {ui} app (its ui answer is "
+            f"'{answers.get('ui')}'); use --ui {available[0]}."
+        )
+    return ui
+
+
+def pick_examples(rows: list[dict[str, str]], count: int) -> list[dict[str, str]]:
+    """Up to `count` rows, taking one of each label in turn so every class has an example."""
+    by_label: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_label.setdefault(row.get("label", ""), []).append(row)
+    rounds = itertools.zip_longest(*by_label.values())
+    return [row for group in rounds for row in group if row is not None][:count]
+
+
+def requirements(ui: str, image_task: bool) -> str:
+    """A pinned requirements.txt; no torch, because the app runs the ONNX model."""
+    names = ["onnxruntime", "numpy"] + (["pillow"] if image_task else [])
+    if ui == "streamlit":
+        names.append("streamlit")  # a Docker Space installs everything itself
+    pins = "\n".join(f"{name}=={TESTED_VERSIONS[name]}" for name in names)
+    return f"# Pinned to the versions pocgen tests the demo with. No torch: it runs ONNX.\n{pins}\n"
+
+
+def dockerfile(python_version: str) -> str:
+    """Streamlit runs as a Docker Space: the Hub's recipe, a non-root user (uid 1000), port 7860."""
+    return f"""\
+FROM python:{python_version}-slim
+# Spaces run containers as uid 1000; creating that user keeps file permissions consistent.
+RUN useradd --create-home --uid 1000 user
+USER user
+ENV HOME=/home/user PATH=/home/user/.local/bin:$PATH
+WORKDIR /home/user/app
+# Requirements first, so a change to the app does not reinstall every package.
+COPY --chown=user requirements.txt .
+RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir -r requirements.txt
+COPY --chown=user . .
+EXPOSE {frontmatter.DOCKER_PORT}
+# The Space serves the app through a proxy inside an iframe: Streamlit's XSRF and CORS checks
+# would reject uploads from that origin. Error details stay hidden from visitors.
+CMD ["streamlit", "run", "{APP_FILE}", "--server.port={frontmatter.DOCKER_PORT}", \\
+     "--server.address=0.0.0.0", "--server.headless=true", "--server.enableCORS=false", \\
+     "--server.enableXsrfProtection=false", "--client.showErrorDetails=none", \\
+     "--browser.gatherUsageStats=false"]
+"""
+
+
+class _Builder:
+    """Copies and writes files into the Space folder, remembering where each one came from."""
+
+    def __init__(self, project: Path, folder: Path) -> None:
+        self.project = project
+        self.folder = folder
+        self.origins: dict[str, str] = {}
+
+    def copy(self, source: str, target: str | None = None) -> None:
+        target = target or source
+        destination = self.folder / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.project / source, destination)
+        self.origins[target] = source
+
+    def write(self, target: str, text: str, origin: str = "(generated)") -> None:
+        destination = self.folder / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(text, encoding="utf-8")
+        self.origins[target] = origin
+
+
+def _require(project: Path, relative: str, fix: str) -> None:
+    if not (project / relative).is_file():
+        raise PocgenError(f"{project / relative} is missing: {fix}")
+
+
+def _copy_examples(builder: _Builder, image_task: bool) -> None:
+    """A trimmed test split and, for images, the files it names, so the app can offer examples."""
+    split = builder.project / "data/splits/test.csv"
+    if not split.is_file():
+        return
+    with split.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    if image_task:
+        rows = [row for row in rows if (builder.project / row["path"]).is_file()]
+    chosen = pick_examples(rows, EXAMPLE_COUNT)
+    for row in chosen:
+        if image_task:
+            builder.copy(row["path"])
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(chosen)
+    builder.write("data/splits/test.csv", text.getvalue(), origin="data/splits/test.csv")
+
+
+def _card(builder: _Builder, meta: dict[str, Any]) -> None:
+    """README.md: the front matter, then the project's README (the writeup) and its figures."""
+    readme = builder.project / "README.md"
+    body = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {meta['title']}\n"
+    for figure in sorted(set(re.findall(r"\]\((reports/figures/[^)\s]+)\)", body))):
+        if (builder.project / figure).is_file():
+            builder.copy(figure)
+    builder.write("README.md", frontmatter.render(meta, body), origin="README.md")
+
+
+def build_space(project: Path, answers: dict[str, Any], ui: str | None) -> SpaceBuild:
+    """Rebuild `<project>/dist/space/` from scratch and check it: front matter and secrets."""
+    ui = choose_ui(answers, ui)
+    package = answers["package_name"]
+    image_task = answers["task"] != "text-classification"
+    fix = "run `make pipeline` (or the project's `export` stage) first."
+    for relative in ("models/model.onnx", "models/labels.json", f"app/{ui}_app.py"):
+        _require(project, relative, fix)
+
+    folder = project / SPACE_DIR
+    if folder.exists():
+        shutil.rmtree(folder)  # a leftover file from an older build would be uploaded too
+    folder.mkdir(parents=True)
+    builder = _Builder(project, folder)
+
+    builder.copy(f"app/{ui}_app.py", APP_FILE)
+    builder.copy("app/demo_support.py", "demo_support.py")
+    builder.copy(f"src/{package}/inference.py", f"{package}/inference.py")
+    builder.write(
+        f"{package}/__init__.py",
+        f'"""Only inference.py of {package} ships to the Space; training stays in the repo."""\n',
+    )
+    builder.copy("models/model.onnx")
+    builder.copy("models/labels.json")
+    if (project / "reports/metrics.json").is_file():
+        builder.copy("reports/metrics.json")
+    _copy_examples(builder, image_task)
+    builder.write("requirements.txt", requirements(ui, image_task))
+    sdk = "gradio" if ui == "gradio" else "docker"
+    if sdk == "docker":
+        builder.write("Dockerfile", dockerfile(str(answers["python_version"])))
+    meta = frontmatter.build(answers, sdk, TESTED_VERSIONS["gradio"], APP_FILE)
+    _card(builder, meta)
+
+    try:
+        refuse_secrets(folder, builder.origins)
+    except PocgenError:
+        shutil.rmtree(folder)  # do not leave a copy of the secret lying in dist/
+        raise
+    return SpaceBuild(folder=folder, ui=ui, sdk=sdk, front_matter=meta, origins=builder.origins)
