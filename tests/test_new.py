@@ -133,6 +133,8 @@ def test_registered_template_from_an_installed_package(tmp_path: Path):
         (["--data", "task=image-classification", "--data", "classes=cat"], "at least 2 classes"),
         (["--data", "classes=a, a"], "classes must be unique"),
         (["--data", "classes=a/b, c"], "safe as a folder name"),
+        (["--data", "author_email=nobody"], "author_email must look like"),
+        (["--data", "target_value=1.5"], "target_value must be between 0 and 1"),
         (["--data", "colour=blue"], "has no question named colour"),
         (["--data", "task"], "--data expects KEY=VALUE"),
     ],

@@ -1,0 +1,145 @@
+"""The answer matrix of the built-in `poc` template, rendered and run.
+
+Every task x ui x labeling x deploy combination is rendered, with the other answers cycled through.
+Each render must hold exactly the expected files, no leftover Jinja, pass `ruff check`, and pass
+its own test suite. (One project per task also runs in a fresh virtualenv: test_fresh_venv.py.)
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pocgen.create import create_project
+from pocgen.engines import RenderOptions
+from pocgen.registry import builtin_root
+
+TEMPLATE = builtin_root() / "poc" / "template"
+TASKS = ["object-detection", "image-classification", "text-classification"]
+UIS = ["gradio", "streamlit", "both"]
+LABELING = ["label-studio", "none"]
+DEPLOY = ["hf-spaces", "none"]
+LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"]
+PYTHONS = ["3.11", "3.12", "3.13"]
+
+
+def _matrix() -> list[dict[str, str]]:
+    combos = []
+    for index, (task, ui, labeling, deploy) in enumerate(
+        itertools.product(TASKS, UIS, LABELING, DEPLOY)
+    ):
+        combos.append(
+            {
+                "task": task,
+                "ui": ui,
+                "labeling": labeling,
+                "deploy": deploy,
+                "notebooks": "true" if index % 2 == 0 else "false",
+                "ci": "github-actions" if index // 2 % 2 == 0 else "none",
+                "license": LICENSES[index % len(LICENSES)],
+                "python_version": PYTHONS[index % len(PYTHONS)],
+                "project_name": f"Matrix {index}",
+            }
+        )
+    return combos
+
+
+MATRIX = _matrix()
+IDS = [f"{c['task']}-{c['ui']}-{c['labeling']}-{c['deploy']}" for c in MATRIX]
+
+# Files that exist only for some answers: output path -> when. `<pkg>` is the package name.
+CONDITIONAL = {
+    ".github/workflows/ci.yml": lambda a: a["ci"] == "github-actions",
+    ".github/workflows/deploy.yml": lambda a: (
+        a["ci"] == "github-actions" and a["deploy"] == "hf-spaces"
+    ),
+    "LICENSE": lambda a: a["license"] != "proprietary",
+    "app/streamlit_app.py": lambda a: a["ui"] in ("streamlit", "both"),
+    "app/gradio_app.py": lambda a: a["ui"] in ("gradio", "both"),
+    "tests/test_app_streamlit.py": lambda a: a["ui"] in ("streamlit", "both"),
+    "tests/test_app_gradio.py": lambda a: a["ui"] in ("gradio", "both"),
+    "src/<pkg>/model.py": lambda a: a["task"] != "text-classification",
+    "src/<pkg>/label.py": lambda a: a["labeling"] == "label-studio",
+    "tests/test_label.py": lambda a: a["labeling"] == "label-studio",
+    "notebooks/01-explore-data.ipynb": lambda a: a["notebooks"] == "true",
+    "notebooks/02-train-evaluate.ipynb": lambda a: a["notebooks"] == "true",
+    "notebooks/03-error-analysis.ipynb": lambda a: a["notebooks"] == "true",
+    "tests/test_notebooks.py": lambda a: a["notebooks"] == "true",
+}
+# Jinja left in output would show up as these; GitHub Actions' own `${{ }}` is not Jinja.
+LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
+
+
+def _unconditional_files(package: str) -> set[str]:
+    """Template files with no condition in their path: they must always be rendered."""
+    files = set()
+    for path in TEMPLATE.rglob("*"):
+        relative = path.relative_to(TEMPLATE).as_posix()
+        if not path.is_file() or "{%" in relative or "__pycache__" in relative:
+            continue
+        relative = relative.removesuffix(".jinja")
+        relative = relative.replace("{{_copier_conf.answers_file}}", ".copier-answers.yml")
+        files.add(relative.replace("{{package_name}}", package))
+    return files
+
+
+def expected_files(answers: dict[str, str], package: str) -> set[str]:
+    conditional = {
+        name.replace("<pkg>", package) for name, when in CONDITIONAL.items() if when(answers)
+    }
+    return _unconditional_files(package) | conditional
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Render the whole matrix once; each test then inspects one project."""
+    root = tmp_path_factory.mktemp("matrix")
+    projects = {}
+    for combo_id, answers in zip(IDS, MATRIX, strict=True):
+        dest = root / combo_id
+        create_project(dest, data=answers, options=RenderOptions(defaults=True))
+        projects[combo_id] = dest
+    return projects
+
+
+def _package(project: Path) -> str:
+    return next(path.name for path in (project / "src").iterdir() if path.is_dir())
+
+
+@pytest.mark.parametrize(("combo_id", "answers"), list(zip(IDS, MATRIX, strict=True)), ids=IDS)
+def test_only_expected_files_and_no_leftover_jinja(rendered, combo_id, answers):
+    project = rendered[combo_id]
+    files = {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+    expected = expected_files(answers, _package(project))
+    assert files - expected == set(), "unexpected files"
+    assert expected - files == set(), "missing files"
+    for name in files:
+        assert not LEFTOVER.search(name), name
+        content = (project / name).read_bytes()
+        if b"\0" not in content:
+            match = LEFTOVER.search(content.decode("utf-8"))
+            assert match is None, f"{name}: {content.decode()[max(0, match.start() - 60) :][:120]}"
+
+
+@pytest.mark.parametrize(("combo_id", "answers"), list(zip(IDS, MATRIX, strict=True)), ids=IDS)
+def test_generated_project_passes_ruff_and_its_own_tests(rendered, combo_id, answers):
+    project = rendered[combo_id]
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
