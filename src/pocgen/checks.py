@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pocgen import probes
 from pocgen.artifacts import SAMPLE_SOURCE, Project
 from pocgen.formatting import count, metric_name, number
-from pocgen.sections import headline, target
+from pocgen.sections import blocking_reasons, headline, target
 from pocgen.topics import worn_topic
 from pocgen.writeup import Plan, empty_user_sections, plan_writeup
 
@@ -88,10 +88,9 @@ def data_quality(ctx: Context, threshold: float | None) -> Verdict:
     quality = ctx.project.quality
     if quality is None:
         return Verdict("fail", f"no reports/data_quality.json: run `{ctx.run('validate')}`")
-    blocking = quality.get("blocking")
-    if blocking:
-        listed = ", ".join(map(str, blocking)) if isinstance(blocking, list) else str(blocking)
-        return Verdict("fail", f"blocking problems: {listed}")
+    reasons = blocking_reasons(quality)
+    if reasons:
+        return Verdict("fail", "blocking problems: " + "; ".join(reasons))
     duplicates = quality.get("duplicates") or {}
     found = {
         "corrupt": count(quality.get("corrupt")),

@@ -38,6 +38,21 @@ def number(value: Any) -> str:
     return str(value)
 
 
+def ms(value: float) -> str:
+    """Latency reads in tenths of a millisecond; more digits would be noise."""
+    return f"{float(value):.1f} ms"
+
+
+def article(word: str) -> str:
+    """'a' or 'an' before a word, as in 'an image classification model'."""
+    return "an" if word[:1].lower() in "aeio" else "a"
+
+
+def upper_first(text: str) -> str:
+    """Capitalise only the first letter: str.capitalize() would lowercase 'I' and class names."""
+    return text[:1].upper() + text[1:]
+
+
 def duration(seconds: float) -> str:
     seconds = float(seconds)
     if seconds < 60:

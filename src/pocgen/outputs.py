@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from pocgen.artifacts import Project
-from pocgen.formatting import count, duration, metric_name, missing, number
+from pocgen.formatting import (
+    article,
+    count,
+    duration,
+    metric_name,
+    missing,
+    ms,
+    number,
+    upper_first,
+)
 from pocgen.sections import TASK_WORDS, headline, sample_note, target, target_value_measured
 
 LICENSES = {"MIT": "mit", "Apache-2.0": "apache-2.0", "BSD-3-Clause": "bsd-3-clause"}
@@ -70,7 +79,7 @@ def resume_bullets(project: Project) -> list[str]:
     metrics = project.metrics or {}
     task = TASK_WORDS.get(project.task, project.task)
     data_phrase = _data_phrase(project)
-    built = f"Built a {task} model for {', '.join(project.classes)}"
+    built = f"Built {article(task)} {task} model for {', '.join(project.classes)}"
     built += f" from {data_phrase}" if data_phrase else ""
     baseline = (metrics.get("baseline") or {}).get("name", "baseline")
     built += f"; {metric_name(key)} {number(value)}"
@@ -84,7 +93,7 @@ def resume_bullets(project: Project) -> list[str]:
 
     latency = (metrics.get("latency_ms") or {}).get("mean")
     speed = (
-        f" answering in {number(float(latency))} ms per {project.item_word[:-1]}"
+        f" ({ms(latency)} per {project.item_word[:-1]}, no PyTorch)"
         if isinstance(latency, int | float)
         else ""
     )
@@ -93,12 +102,10 @@ def resume_bullets(project: Project) -> list[str]:
     if url:
         bullets.append(
             f"Shipped a live {ui} demo on Hugging Face Spaces ({url}), served by the "
-            f"exported ONNX model without PyTorch{speed}."
+            f"exported ONNX model{speed}."
         )
     elif speed:
-        bullets.append(
-            f"Exported the model to ONNX and served it in a {ui} demo{speed}, without PyTorch."
-        )
+        bullets.append(f"Exported the model to ONNX and served it in a {ui} demo{speed}.")
 
     own = ["data collection" if not project.sample_only else "the data pipeline"]
     if project.answers.get("labeling") == "label-studio":
@@ -160,6 +167,7 @@ def model_card(project: Project) -> str:
     from huggingface_hub import ModelCard, ModelCardData
 
     answers = project.answers
+    task = TASK_WORDS.get(project.task, project.task)
     card_data = ModelCardData(
         model_name=project.name,
         license=LICENSES.get(str(answers.get("license")), "other"),
@@ -172,14 +180,14 @@ def model_card(project: Project) -> str:
     info = metrics.get("model") or {}
     weights = "pretrained and fine-tuned" if info.get("pretrained") else "trained from scratch"
     summary = (
-        f"A {TASK_WORDS.get(project.task, project.task)} model (`{info.get('name', '?')}`, "
+        f"{upper_first(article(task))} {task} model (`{info.get('name', '?')}`, "
         f"{weights}) for {', '.join(project.classes)}."
         if info
         else missing("Not trained yet", project.command("train"))
     )
     splits = project.split_sizes()
     training_data = (
-        _data_phrase(project).capitalize()
+        upper_first(_data_phrase(project))
         + ". Splits: "
         + ", ".join(f"{k} {number(v)}" for k, v in splits.items())
         + "."

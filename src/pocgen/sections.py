@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pocgen.artifacts import SAMPLE_SOURCE, Project
-from pocgen.formatting import count, duration, metric_name, missing, number, table
+from pocgen.formatting import (
+    count,
+    duration,
+    metric_name,
+    missing,
+    ms,
+    number,
+    table,
+    upper_first,
+)
 
 SPACES_BADGE = (
     "https://huggingface.co/datasets/huggingface/badges/resolve/main/open-in-hf-spaces-md.svg"
@@ -93,6 +102,17 @@ def sample_note(project: Project) -> str:
     )
 
 
+def blocking_reasons(quality: dict[str, Any]) -> list[str]:
+    """Why `validate` would refuse to go on: its listed reasons, or a bare flag."""
+    reasons = quality.get("blocking_reasons")
+    if isinstance(reasons, list) and reasons:
+        return [str(reason) for reason in reasons]
+    blocking = quality.get("blocking")
+    if isinstance(blocking, list):
+        return [str(reason) for reason in blocking]
+    return ["see reports/data_quality.md"] if blocking else []
+
+
 def problem(project: Project) -> Section:
     out = _Builder()
     answers = project.answers
@@ -106,7 +126,7 @@ def problem(project: Project) -> Section:
     out.add(line + ".")
     classes = ", ".join(f"`{name}`" for name in project.classes)
     task = TASK_WORDS.get(project.task, project.task)
-    out.add(f"**Task.** {task.capitalize()} with {len(project.classes)} classes: {classes}.")
+    out.add(f"**Task.** {upper_first(task)} with {len(project.classes)} classes: {classes}.")
     return out.section()
 
 
@@ -119,14 +139,14 @@ def _quality_rows(project: Project) -> list[list[str]]:
     ]
     if project.image_task:
         rows.append(["too small", number(count(quality.get("too_small")))])
-        rows.append(["exact duplicates", number(count(duplicates.get("exact")))])
-        rows.append(["near duplicates", number(count(duplicates.get("near")))])
+        rows.append(["exact-duplicate groups", number(count(duplicates.get("exact")))])
+        rows.append(["near-duplicate groups", number(count(duplicates.get("near")))])
         if project.task == "object-detection":
             rows.append(
                 ["boxes outside the image or empty", number(count(quality.get("bad_boxes")))]
             )
     else:
-        rows.append(["exact duplicates", number(count(duplicates.get("exact")))])
+        rows.append(["exact-duplicate groups", number(count(duplicates.get("exact")))])
         rows.append(["empty texts", number(count(quality.get("empty_texts")))])
     return rows
 
@@ -140,12 +160,12 @@ def _agreement(labels: dict[str, Any]) -> str:
         and not isinstance(value, bool)
         and key != "schema_version"
     ]
-    text = "Agreement between annotators: " + ", ".join(overall) + "." if overall else ""
+    text = "From `reports/labels.json`: " + ", ".join(overall) + "." if overall else ""
     per_class = labels.get("per_class")
     if isinstance(per_class, dict) and per_class:
         keys = sorted({k for v in per_class.values() if isinstance(v, dict) for k in v})
         rows = [
-            [name] + [number(values.get(k, "")) for k in keys]
+            [f"`{name}`"] + [number(values.get(k, "")) for k in keys]
             for name, values in per_class.items()
             if isinstance(values, dict)
         ]
@@ -206,12 +226,10 @@ def data(project: Project) -> Section:
     if project.quality is None:
         out.wait("No data-quality report yet", project.report_command("quality"))
     else:
-        blocking = project.quality.get("blocking")
+        reasons = blocking_reasons(project.quality)
         verdict = (
-            "Blocking problems: " + ", ".join(str(b) for b in blocking) + "."
-            if isinstance(blocking, list) and blocking
-            else "Blocking problems: yes."
-            if blocking is True
+            "**Blocking problems:** " + "; ".join(reasons) + "."
+            if reasons
             else "No blocking problems."
         )
         out.add(
@@ -260,9 +278,10 @@ def _loss_line(history: Any) -> str:
     first, last = history[0].get(key), history[-1].get(key)
     if not isinstance(first, int | float) or not isinstance(last, int | float):
         return ""
+    start, end = history[0].get("epoch", 1), history[-1].get("epoch", len(history))
     return (
-        f"Training {metric_name(key)} went from {number(float(first))} (epoch 1) to "
-        f"{number(float(last))} (epoch {len(history)})."
+        f"Training loss (`{key}`) went from {number(float(first))} (epoch {start}) to "
+        f"{number(float(last))} (epoch {end})."
     )
 
 
@@ -311,6 +330,11 @@ def model(project: Project) -> Section:
     loss = _loss_line(record.get("history"))
     if loss:
         out.add(loss)
+    if record.get("smoke"):
+        out.add(
+            f"> **Smoke run.** This model was trained with `--smoke` (a tiny slice, one short "
+            f"epoch) to test the pipeline; run `{project.command('train')}` for real numbers."
+        )
     if not record:
         out.wait("Training log not found", project.command("train"))
     return out.section()
@@ -379,11 +403,8 @@ def results(project: Project) -> Section:
         runtime = latency.get("runtime", "the exported model")
         hardware = (metrics.get("training") or {}).get("hardware")
         where = f" on {hardware}" if hardware else ""
-        p95 = f", p95 {number(float(latency['p95']))} ms" if "p95" in latency else ""
-        out.add(
-            f"Latency: {number(float(latency['mean']))} ms per item on average{p95}, "
-            f"with {runtime}{where}."
-        )
+        p95 = f", p95 {ms(latency['p95'])}" if "p95" in latency else ""
+        out.add(f"Latency: {ms(latency['mean'])} per item on average{p95}, with {runtime}{where}.")
     figures = _figure_lines(project)
     if figures:
         out.add("\n\n".join(figures))
@@ -438,9 +459,10 @@ def reproduce(project: Project) -> Section:
     facts = []
     if training.get("git_commit"):
         facts.append(f"commit `{training['git_commit']}`")
-    params = (project.training or {}).get("params") or {}
-    if isinstance(params, dict) and "seed" in params:
-        facts.append(f"seed {params['seed']}")
+    record = project.training or {}
+    seed = record.get("seed", (record.get("params") or {}).get("seed"))
+    if seed is not None:
+        facts.append(f"seed {seed}")
     tail = "The results above came from " + ", ".join(facts) + "; " if facts else ""
     tail += "every setting lives in `params.yaml`, and each stage logs the values it used."
     return Section(text + "\n\n" + tail[0].upper() + tail[1:])

@@ -1,0 +1,288 @@
+"""`pocgen writeup` on rendered projects with known artifacts.
+
+The project is the real rendered `poc` template; the report files hold numbers chosen in
+known_artifacts.py, so every assertion can name the exact figure that must (or must not) appear.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import run_pocgen
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from known_artifacts import DEPLOY, METRICS, render, write_json, write_known_artifacts
+
+from pocgen.errors import PocgenError
+from pocgen.markers import file_edited, find_regions
+from pocgen.writeup import plan_writeup, run_writeup
+
+SECTIONS = ["problem", "data", "model", "results", "demo", "decisions", "reproduce"]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("render") / "defect-spotter")
+
+
+@pytest.fixture
+def project(rendered: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the rendered project for each test."""
+    return Path(shutil.copytree(rendered, tmp_path / "defect-spotter"))
+
+
+@pytest.fixture
+def finished(project: Path) -> Path:
+    write_known_artifacts(project)
+    return project
+
+
+def section(readme: str, name: str) -> str:
+    return next(r.body for r in find_regions(readme) if r.name == name)
+
+
+def outside(text: str) -> list[str]:
+    """The text outside every marker pair: what belongs to the user."""
+    pieces, position = [], 0
+    for region in find_regions(text):
+        pieces.append(text[position : region.start])
+        position = region.end
+    return pieces + [text[position:]]
+
+
+def backups(root: Path) -> list[Path]:
+    folder = root / ".pocgen" / "backups"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_fresh_readme_is_pristine_and_complete(project: Path) -> None:
+    """The rendered README carries every section, each signed so writeup may fill it."""
+    regions = find_regions((project / "README.md").read_text(encoding="utf-8"))
+    assert [r.name for r in regions] == [
+        "problem",
+        "data",
+        "model",
+        "results",
+        "demo",
+        "decisions",
+        "reproduce",
+    ]
+    assert not any(r.edited for r in regions)
+
+
+def test_exact_numbers_appear(finished: Path) -> None:
+    result = run_pocgen("writeup", finished)
+    assert result.exit_code == 0, result.stderr
+    readme = (finished / "README.md").read_text(encoding="utf-8")
+
+    results = section(readme, "results")
+    assert "| accuracy (headline) | **0.873** | 0.528 | ≥ 0.9: **not met** |" in results
+    assert "| macro-F1 | **0.864** | 0.346 |  |" in results
+    assert "| `ok` | 0.901 | 0.842 | 0.871 | 19 |" in results
+    assert "On the held-out test split (36 items)" in results
+    assert "3.4 ms per item on average, p95 5.8 ms, with onnxruntime" in results
+    for figure in ("confusion_matrix", "pr_curve", "examples"):
+        assert f"(reports/figures/{figure}.png)" in results
+    assert "app_gradio" not in results
+
+    data = section(readme, "data")
+    assert "**Collected.** 240 images (240 from `folder`)" in data
+    assert "| `ok` | 90 | 19 | 19 | 128 |" in data and "| **total** | 168 | 36 | 36 | 240 |" in data
+    assert "| exact-duplicate groups | 1 |" in data and "| near-duplicate groups | 2 |" in data
+    assert "1 annotator(s): jane" in data and "| `ok` | 0.810 |" in data
+    assert "Sample data" not in readme
+
+    model = section(readme, "model")
+    assert "| architecture | `small-cnn` |" in model and "| parameters | 91,234 |" in model
+    assert "| training time | 5 min 1 s, 12 epochs |" in model
+    assert "trained from scratch" in model and "`4f2c9e1`" in model
+    assert "Training loss (`train_loss`) went from 0.693 (epoch 1) to 0.217 (epoch 12)" in model
+
+    demo = section(readme, "demo")
+    assert f"]({DEPLOY['url']})" in demo and "open-in-hf-spaces" in demo
+    assert "![The Gradio demo making a prediction](reports/figures/app_gradio.png)" in demo
+
+    decisions = section(readme, "decisions")
+    assert "`small-cnn`: accuracy 0.873 | majority class: 0.528" in decisions
+    assert "`defect` is the weakest class (F1 0.857)" in decisions
+    assert "commit `4f2c9e1`, seed 42" in section(readme, "reproduce")
+    assert "python -m defect_spotter train" in section(readme, "reproduce")
+    assert "Catch defective parts before shipping" in section(readme, "problem")
+
+    resume = (finished / "reports" / "resume.md").read_text(encoding="utf-8")
+    bullets = [line for line in resume.splitlines() if line.startswith("- ")]
+    assert 2 <= len(bullets) <= 3
+    assert (
+        "Built an image classification model for ok, defect from 240 images I collected and "
+        "labeled myself; accuracy 0.873 against 0.528 for a majority class baseline"
+    ) in bullets[0]
+    assert DEPLOY["url"] in bullets[1] and "(3.4 ms per image, no PyTorch)" in bullets[1]
+    assert "2 CPU cores" in bullets[2] and "3 duplicates caught" in bullets[2]
+
+    card = (finished / "reports" / "model_card.md").read_text(encoding="utf-8")
+    front = yaml.safe_load(card.split("---")[1])
+    metrics = front["model-index"][0]["results"][0]["metrics"]
+    assert {m["type"]: m["value"] for m in metrics} == {"accuracy": 0.8731, "macro_f1": 0.8644}
+    assert front["license"] == "mit" and front["pipeline_tag"] == "image-classification"
+
+    blog = (finished / "reports" / "blog_post.md").read_text(encoding="utf-8")
+    assert "accuracy 0.873, against 0.528" in blog and DEPLOY["url"] in blog
+    assert "My success target was accuracy ≥ 0.9: not met yet (0.873)" in blog
+
+
+def test_no_made_up_numbers_without_artifacts(project: Path) -> None:
+    """Before any stage ran, each section names the command that produces its artifact."""
+    run_writeup(project)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "run `python -m defect_spotter evaluate`" in section(readme, "results")
+    assert "run `python -m defect_spotter train`" in section(readme, "model")
+    assert "run `python -m defect_spotter validate`" in section(readme, "data")
+    assert "run `pocgen deploy`" in section(readme, "demo")
+    for name in ("data", "model", "results", "decisions"):
+        assert not re.search(r"\d\.\d", section(readme, name)), name
+    resume = (project / "reports" / "resume.md").read_text(encoding="utf-8")
+    assert "\n- " not in resume and "python -m defect_spotter evaluate" in resume
+
+
+def test_second_run_is_a_noop(finished: Path) -> None:
+    first = run_writeup(finished)
+    assert "README.md" in first.written
+    snapshot = {p: p.read_bytes() for p in finished.rglob("*") if p.is_file()}
+    second = run_pocgen("writeup", finished)
+    assert second.exit_code == 0, second.stderr
+    assert "nothing changed" in second.stdout
+    assert {p: p.read_bytes() for p in finished.rglob("*") if p.is_file()} == snapshot
+
+
+def test_check_flags_a_stale_readme(finished: Path) -> None:
+    assert run_pocgen("writeup", finished, "--check").exit_code == 1
+    run_writeup(finished)
+    assert run_pocgen("writeup", finished, "--check").exit_code == 0
+    metrics = dict(METRICS, metrics={"accuracy": 0.9122, "macro_f1": 0.9})
+    write_json(finished / "reports" / "metrics.json", metrics)
+    before = (finished / "README.md").read_bytes()
+    result = run_pocgen("writeup", finished, "--check")
+    assert result.exit_code == 1
+    assert "stale" in result.stderr and "results" in result.stderr
+    assert (finished / "README.md").read_bytes() == before
+
+
+def test_edit_inside_a_marker_is_refused_then_forced(finished: Path) -> None:
+    run_writeup(finished)
+    readme_path = finished / "README.md"
+    edited = readme_path.read_text(encoding="utf-8").replace(
+        "On the held-out test split", "My own words about the results. On the held-out test split"
+    )
+    readme_path.write_text(edited, encoding="utf-8")
+
+    refused = run_pocgen("writeup", finished)
+    assert refused.exit_code == 1
+    assert "section `results`" in refused.stderr and "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert readme_path.read_text(encoding="utf-8") == edited  # nothing lost
+    saved = backups(finished)
+    assert saved and saved[-1].read_text(encoding="utf-8") == edited  # backup kept
+
+    assert run_pocgen("writeup", finished, "--check").exit_code == 1
+    forced = run_pocgen("writeup", finished, "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert "My own words" not in readme_path.read_text(encoding="utf-8")
+    assert any("My own words" in b.read_text(encoding="utf-8") for b in backups(finished))
+
+
+def test_edited_resume_is_refused_unless_forced(finished: Path) -> None:
+    run_writeup(finished)
+    resume = finished / "reports" / "resume.md"
+    resume.write_text(resume.read_text(encoding="utf-8") + "- A bullet I wrote myself\n")
+    write_json(
+        finished / "reports" / "metrics.json",
+        dict(
+            METRICS,
+            metrics={"accuracy": 0.95, "macro_f1": 0.94},
+            headline={"metric": "accuracy", "value": 0.95},
+        ),
+    )
+    with pytest.raises(PocgenError, match="reports/resume.md"):
+        run_writeup(finished)
+    assert "A bullet I wrote myself" in resume.read_text(encoding="utf-8")
+    assert "0.873" in (finished / "README.md").read_text(encoding="utf-8")  # nothing written
+    run_writeup(finished, force=True)
+    assert "accuracy 0.950" in resume.read_text(encoding="utf-8")
+    assert not file_edited(resume.read_text(encoding="utf-8"))
+
+
+def test_broken_markers_and_bad_reports_give_one_clear_line(finished: Path) -> None:
+    readme_path = finished / "README.md"
+    original = readme_path.read_text(encoding="utf-8")
+    readme_path.write_text(original.replace("<!-- /pocgen:data -->", ""), encoding="utf-8")
+    result = run_pocgen("writeup", finished)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "`<!-- pocgen:model -->` starts inside section `data`" in result.stderr
+    readme_path.write_text(original, encoding="utf-8")
+    (finished / "reports" / "metrics.json").write_text("{not json", encoding="utf-8")
+    result = run_pocgen("writeup", finished)
+    assert result.exit_code == 1 and "reports/metrics.json is not valid JSON" in result.stderr
+    assert "python -m defect_spotter evaluate" in result.stderr
+    assert readme_path.read_text(encoding="utf-8") == original
+
+
+def test_limitations_left_empty_are_flagged(finished: Path) -> None:
+    result = run_pocgen("writeup", finished)
+    assert "section Limitations is empty" in result.stdout
+    readme_path = finished / "README.md"
+    readme_path.write_text(
+        readme_path.read_text(encoding="utf-8").replace(
+            "_Write what this model does not do well, and where its data falls short._",
+            "Scratches under 1 mm are missed.",
+        ),
+        encoding="utf-8",
+    )
+    result = run_pocgen("writeup", finished)
+    assert "section Limitations is empty" not in result.stdout
+    assert "section Next steps is empty" in result.stdout
+
+
+# Text a user might type anywhere: prose, Markdown, blank lines, CRLF, unicode; never a marker.
+user_text = st.text(
+    alphabet=st.sampled_from(list("abcXYZ 019#*_-|`>\n\r\t<!—é✓")), max_size=60
+).filter(lambda text: "pocgen:" not in text)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(min_value=0), user_text), max_size=6
+    )
+)
+def test_hand_edits_outside_markers_survive(
+    finished: Path, edits: list[tuple[int, int, str]]
+) -> None:
+    """Random insertions, deletions and replacements outside the markers come through unchanged."""
+    readme_path = finished / "README.md"
+    original = readme_path.read_text(encoding="utf-8")
+    regions = find_regions(original)
+    pieces = outside(original)
+    for where, length, text in edits:
+        index = where % len(pieces)
+        piece = pieces[index]
+        start = where % (len(piece) + 1)
+        pieces[index] = piece[:start] + text + piece[start + length % 8 :]
+    edited = pieces[0] + "".join(
+        original[r.start : r.end] + piece for r, piece in zip(regions, pieces[1:], strict=True)
+    )
+    with readme_path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(edited)
+
+    run_writeup(finished)
+
+    with readme_path.open(encoding="utf-8", newline="") as handle:
+        written = handle.read()
+    assert outside(written) == pieces
+    assert [r.name for r in find_regions(written)] == [r.name for r in regions]
+    assert plan_writeup(finished).stale == []
