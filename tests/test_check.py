@@ -1,0 +1,203 @@
+"""`pocgen check`: its JSON validates against the published schema, and the grades follow the work.
+
+A freshly rendered project fails almost everything; a project that went through the real smoke
+pipeline on data brought in with `collect`, plus a writeup, passes. Both run every built-in check
+for real: the project's own tests, its demo app on 127.0.0.1, its writeup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import run_pocgen
+from known_artifacts import REPO_ROOT, render
+
+SCHEMA = json.loads((REPO_ROOT / "src" / "pocgen" / "schemas" / "check.schema.json").read_text())
+TICKETS = {
+    "billing": [
+        "I was charged twice on invoice {n}",
+        "Refund the payment for order {n}",
+        "My card was billed {n} euros by mistake",
+    ],
+    "technical": [
+        "The app crashes when I open screen {n}",
+        "Error code {n} when I upload a file",
+        "Sync fails after update {n}",
+    ],
+    "account": [
+        "Reset my password for user {n}",
+        "Change the email on account {n}",
+        "Close my account number {n}",
+    ],
+}
+
+
+def grade(project: Path, *args: str) -> tuple[int, dict]:
+    # PYTHONPATH=src stands in for `pip install -e .`: the app and tests import the package.
+    result = run_pocgen("check", project, "--json", *args, env={"PYTHONPATH": "src"})
+    assert "Traceback" not in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)
+    return result.exit_code, report
+
+
+def statuses(report: dict) -> dict[str, str]:
+    return {item["id"]: item["status"] for item in report["items"]}
+
+
+def stage(project: Path, *args: str) -> None:
+    """Run one stage of the generated project's own CLI, as its README says."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "ticket_router", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": "src"},
+    )
+    assert completed.returncode == 0, f"{args}: {completed.stderr[-2000:]}"
+
+
+@pytest.fixture
+def ticket_router(tmp_path: Path) -> Path:
+    return render(
+        tmp_path / "ticket-router",
+        task="text-classification",
+        project_name="Ticket Router",
+        labeling="none",
+        notebooks=False,
+        deploy="none",
+        target_value=0.8,
+    )
+
+
+def test_fresh_project_mostly_fails(ticket_router: Path) -> None:
+    code, report = grade(ticket_router)
+    assert code == 1 and report["passed"] is False
+    found = statuses(report)
+    assert report["counts"]["fail"] >= 6
+    for item in ("data", "quality", "model", "target", "app", "writeup", "resume"):
+        assert found[item] == "fail", item
+    assert found["topic"] == "pass"
+    evidence = {item["id"]: item["evidence"] for item in report["items"]}
+    assert "python -m ticket_router evaluate" in evidence["target"]
+    assert report["rubric"]["name"] == "path" and report["max_score"] == 16
+
+
+def test_completed_project_passes(ticket_router: Path, tmp_path: Path) -> None:
+    """Own data via `collect`, the real pipeline (TF-IDF trains in seconds), a writeup: passes."""
+    tickets = tmp_path / "tickets.csv"
+    lines = ["text,label"] + [
+        f"{template.format(n=n)},{label}"
+        for label, templates in TICKETS.items()
+        for n in range(20)
+        for template in templates
+    ]
+    tickets.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stage(
+        ticket_router,
+        "collect",
+        "text",
+        str(tickets),
+        "--label-column",
+        "label",
+        "--license-note",
+        "written for this test",
+    )
+    for args in (["validate"], ["split"], ["train"], ["export"], ["evaluate"]):
+        stage(ticket_router, *args)
+    assert run_pocgen("writeup", ticket_router).exit_code == 0
+    readme = ticket_router / "README.md"
+    readme.write_text(
+        readme.read_text(encoding="utf-8")
+        .replace(
+            "_Write what this model does not do well, and where its data falls short._",
+            "Tickets written by one person for a test; real tickets are messier.",
+        )
+        .replace("_Write what you would do with another week._", "Collect real tickets."),
+        encoding="utf-8",
+    )
+
+    code, report = grade(ticket_router)
+    found = statuses(report)
+    failing = {i["id"]: i["evidence"] for i in report["items"] if i["status"] == "fail"}
+    assert code == 0 and report["passed"] is True, failing
+    for item in ("data", "model", "target", "app", "writeup", "resume", "tests", "topic"):
+        assert found[item] == "pass", (item, report["items"])
+    # Chosen in the answers, and reported as such rather than hidden:
+    assert found["labels"] == found["deployed"] == found["notebooks"] == "warn"
+    evidence = {item["id"]: item["evidence"] for item in report["items"]}
+    assert "billing 60, technical 60, account 60" in evidence["data"]
+    metrics = json.loads((ticket_router / "reports" / "metrics.json").read_text())
+    assert f"{metrics['metrics']['accuracy']:.3f}" in evidence["target"]
+
+    table = run_pocgen("check", ticket_router, env={"PYTHONPATH": "src"})
+    assert table.exit_code == 0 and "score" in table.stdout and "Tests pass" in table.stdout
+
+
+def test_custom_rubric_with_commands_and_thresholds(ticket_router: Path, tmp_path: Path) -> None:
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(
+        "name: mini\nitems:\n"
+        "  - {id: topic, title: Fresh topic, weight: 1, check: fresh_topic}\n"
+        "  - {id: lint, title: Params file exists, weight: 2, command: test -f params.yaml}\n"
+        "  - {id: count, title: Enough tests, weight: 1, threshold: 3, required: false,\n"
+        '     command: "ls tests | wc -l"}\n'
+        "  - {id: fails, title: Optional failing command, weight: 1, required: false,\n"
+        "     command: \"python -c 'raise SystemExit(3)'\"}\n",
+        encoding="utf-8",
+    )
+    code, report = grade(ticket_router, "--rubric", str(rubric))
+    assert code == 0, report
+    assert statuses(report) == {"topic": "pass", "lint": "pass", "count": "pass", "fails": "fail"}
+    assert report["score"] == 4 and report["max_score"] == 5
+    count = next(item for item in report["items"] if item["id"] == "count")
+    assert "(threshold 3)" in count["evidence"] and count["command"] == "ls tests | wc -l"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("items: []\n", "non-empty list"),
+        ("items:\n  - {id: a, title: A, weight: 1}\n", "give exactly one of `check`"),
+        ("items:\n  - {id: a, title: A, weight: 1, check: nope}\n", "unknown check 'nope'"),
+        ("items:\n  - {id: a, title: A, weight: heavy, check: eda}\n", "`weight` must be a number"),
+        (
+            "items:\n  - {id: a, title: A, weight: 1, check: eda, colour: red}\n",
+            "unknown key(s) colour",
+        ),
+        (
+            "items:\n  - {id: a, title: A, weight: 1, check: eda}\n  - {id: a, title: B, weight: 1,"
+            " check: eda}\n",
+            "used twice",
+        ),
+        ("items: [\n", "is not valid YAML at line"),
+    ],
+)
+def test_malformed_rubric_gets_one_clear_line(
+    ticket_router: Path, tmp_path: Path, content: str, message: str
+) -> None:
+    rubric = tmp_path / "bad.yaml"
+    rubric.write_text(content, encoding="utf-8")
+    result = run_pocgen("check", ticket_router, "--rubric", rubric)
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_worn_topic_fails_the_topic_item(tmp_path: Path) -> None:
+    project = render(
+        tmp_path / "titanic",
+        task="text-classification",
+        project_name="Titanic Survival",
+        labeling="none",
+    )
+    rubric = tmp_path / "topic.yaml"
+    rubric.write_text("items:\n  - {id: topic, title: Topic, weight: 1, check: fresh_topic}\n")
+    code, report = grade(project, "--rubric", str(rubric))
+    assert code == 1 and "Titanic" in report["items"][0]["evidence"]
