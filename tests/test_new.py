@@ -254,3 +254,25 @@ def test_git_fixture_helpers_are_reusable(tmp_path: Path):
     assert subprocess.run(
         ["git", "-C", str(tmp_path), "tag"], capture_output=True, text=True
     ).stdout.split() == ["t1"]
+
+
+def test_interactive_prompts_in_a_terminal(tmp_path: Path):
+    """Without --defaults the engine's own prompts ask each question in a real terminal."""
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "pocgen", "new", str(tmp_path / "p"), "-t", str(FIXTURES / "copier-mini")],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+    )
+    child.expect("project_name")
+    child.sendline("")  # keep the default
+    child.expect("greeting")
+    child.send("\x15")  # clear the default, as a user would with Ctrl-U
+    child.sendline("Howdy")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert 'return "Howdy"' in (tmp_path / "p" / "main.py").read_text()
