@@ -78,12 +78,20 @@ def new(
     pretend: Annotated[
         bool, typer.Option("--pretend", help="Show what would be written; write nothing.")
     ] = False,
+    course: Annotated[
+        str | None,
+        typer.Option("--course", help="Course pack (file, URL or name): its template and answers."),
+    ] = None,
 ) -> None:
     """Create a project from a template (the built-in 'poc' unless --template says otherwise)."""
     from pocgen import answers
     from pocgen.create import create_project
 
     given = answers.collect(data or [], data_file)
+    if course:
+        from pocgen.course import course_request
+
+        template, vcs_ref, given = course_request(course, template, vcs_ref, given)
     options = _render_options(defaults, trust, pretend, vcs_ref)
     try:
         created = create_project(dest, template, data=given, options=options, force=force)
@@ -136,14 +144,21 @@ def update(
 
 
 @app.command()
-def templates() -> None:
-    """List the templates pocgen knows: built-ins and those installed packages register."""
+def templates(
+    course: Annotated[
+        str | None, typer.Option("--course", help="Show the template of this course pack.")
+    ] = None,
+) -> None:
+    """List the templates pocgen knows: built-ins, those installed packages register, and the
+    templates of installed course packs."""
     from rich.table import Table
 
+    from pocgen.course import course_templates
     from pocgen.registry import list_templates
 
     table = Table("name", "description", "engine", "source")
-    for entry in list_templates():
+    entries = course_templates(course) if course else list_templates() + course_templates()
+    for entry in entries:
         source = "built-in" if entry.builtin else entry.source
         table.add_row(entry.name, entry.description, entry.engine, source)
     console.print(table)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pocgen.errors import PocgenError
+from pocgen.registry import TemplateEntry
 from pocgen.rubric import Rubric, RubricItem, load_rubric, parse_items, read_yaml
 
 ENTRY_POINT_GROUP = "pocgen.courses"
@@ -207,3 +208,47 @@ def merge_answers(pack: CoursePack, given: dict[str, Any]) -> dict[str, Any]:
 def registered_packs() -> list[str]:
     """Names of the course packs installed packages register, for `pocgen templates`."""
     return sorted(point.name for point in metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def course_request(
+    source: str, template: str | None, ref: str | None, given: dict[str, Any]
+) -> tuple[str, str | None, dict[str, Any]]:
+    """What `pocgen new --course` renders: the pack's template at its pinned ref, with the
+    pack's answers under the student's. A different template or ref is refused, like a change
+    to a locked answer: the course decided them."""
+    pack = load_pack(source)
+    if template is not None and template != pack.template:
+        raise PocgenError(
+            f"course pack {pack.name!r} sets the template ({pack.template}); drop --template."
+        )
+    if ref is not None and ref != pack.ref:
+        raise PocgenError(f"course pack {pack.name!r} pins ref {pack.ref!r}; drop --vcs-ref.")
+    return pack.template, pack.ref, merge_answers(pack, given)
+
+
+def course_templates(source: str | None = None) -> list[TemplateEntry]:
+    """The template of one course pack, or of every installed one, as `pocgen templates` rows."""
+    packs = [load_pack(source)] if source else [load_pack(name) for name in registered_packs()]
+    return [
+        TemplateEntry(
+            name=f"course: {pack.name}",
+            description=pack.description,
+            engine=_engine_of(pack.template),
+            source=f"{pack.template}@{pack.ref}" if pack.ref else pack.template,
+            builtin=False,
+            ref=pack.ref,
+        )
+        for pack in packs
+    ]
+
+
+def _engine_of(template: str) -> str:
+    """The engine of a local or built-in template; '?' for a git URL we do not clone to list."""
+    from pocgen.registry import find
+    from pocgen.sources import detect_engine
+
+    entry = find(template)
+    if entry is not None:
+        return entry.engine
+    folder = Path(template)
+    return detect_engine(folder) if folder.is_dir() else "?"
