@@ -23,7 +23,7 @@ def test_default_template_without_questions(tmp_path: Path):
     assert answers["package_name"] == "tool_check"
     assert answers["task"] == "object-detection"
     # the answers name a git snapshot of the built-in template, so `pocgen update` works later
-    assert answers["_commit"] and Path(answers["_src_path"], ".git").is_dir()
+    assert answers["_commit"] and Path(answers["_src_path"], ".git").expanduser().is_dir()
     # next steps are the commands of the generated README's quickstart
     assert "pip install -e '.[dev]'" in result.stdout
     assert "make pipeline" in result.stdout

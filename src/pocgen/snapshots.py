@@ -103,8 +103,17 @@ def snapshot(folder: Path, name: str) -> tuple[Path, str]:
     return repo, tag
 
 
+def portable(repo: Path) -> str:
+    """The repository path as `~/...` when it is under the home folder, so answers files that
+    are committed (and shared) do not name one user's home. Copier expands `~` itself."""
+    try:
+        return "~/" + repo.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(repo)
+
+
 def is_snapshot_repo(path: str | Path) -> str | None:
     """The built-in template name if `path` is one of pocgen's snapshot repositories."""
-    path = Path(path)
+    path = Path(path).expanduser()
     root = cache_root() / "templates"
     return path.name if path.parent == root and (path / ".git").is_dir() else None

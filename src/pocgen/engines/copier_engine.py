@@ -102,7 +102,7 @@ def render(
     )
     if template.builtin:
         repo, tag = snapshots.snapshot(template.folder, template.source)
-        answers = {"_commit": tag, "_src_path": str(repo)} | {
+        answers = {"_commit": tag, "_src_path": snapshots.portable(repo)} | {
             key: value for key, value in answers.items() if not key.startswith("_")
         }
     if template.builtin or not answers_file.is_file():
