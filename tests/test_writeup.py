@@ -121,7 +121,7 @@ def test_exact_numbers_appear(finished: Path) -> None:
         "labeled myself; accuracy 0.873 against 0.528 for a majority class baseline"
     ) in bullets[0]
     assert DEPLOY["url"] in bullets[1] and "(3.4 ms per image, no PyTorch)" in bullets[1]
-    assert "2 CPU cores" in bullets[2] and "3 duplicates caught" in bullets[2]
+    assert "2 CPU cores" in bullets[2] and "3 duplicate groups caught in 240 items" in bullets[2]
 
     card = (finished / "reports" / "model_card.md").read_text(encoding="utf-8")
     front = yaml.safe_load(card.split("---")[1])

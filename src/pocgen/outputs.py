@@ -113,8 +113,13 @@ def resume_bullets(project: Project) -> list[str]:
     quality = project.quality or {}
     duplicates = quality.get("duplicates") or {}
     found = count(duplicates.get("exact")) + count(duplicates.get("near"))
+    checked = f"{number(count(quality.get('items')))} items" if quality else ""
     own.append(
-        f"quality checks ({number(found)} duplicates caught)" if quality else "quality checks"
+        f"quality checks ({number(found)} duplicate groups caught in {checked})"
+        if found
+        else f"quality checks ({checked}, no duplicates)"
+        if quality
+        else "quality checks"
     )
     training = metrics.get("training") or project.training or {}
     if isinstance(training.get("seconds"), int | float):

@@ -122,7 +122,9 @@ def problem(project: Project) -> Section:
     line = f"**Success metric.** {stated[:1].upper()}{stated[1:]}"
     goal = target(project)
     if goal:
-        line += f" (checked as {metric_name(goal[0])} ≥ {goal[1]:g} on the held-out test split)"
+        line += (
+            f" (`pocgen check` compares {metric_name(goal[0])} on the test split with {goal[1]:g})"
+        )
     out.add(line + ".")
     classes = ", ".join(f"`{name}`" for name in project.classes)
     task = TASK_WORDS.get(project.task, project.task)
@@ -239,7 +241,8 @@ def data(project: Project) -> Section:
             + verdict
         )
 
-    annotators = project.annotators()
+    # The sample's labels carry the annotator "sample": not a person worth naming.
+    annotators = [name for name in project.annotators() if name != SAMPLE_SOURCE]
     if project.answers.get("labeling") == "label-studio":
         protocol = (
             f"**Labels.** Labeled in Label Studio, driven from the project's CLI "
@@ -279,6 +282,8 @@ def _loss_line(history: Any) -> str:
     if not isinstance(first, int | float) or not isinstance(last, int | float):
         return ""
     start, end = history[0].get("epoch", 1), history[-1].get("epoch", len(history))
+    if len(history) == 1:
+        return f"Training loss (`{key}`) after epoch {end}: {number(float(last))}."
     return (
         f"Training loss (`{key}`) went from {number(float(first))} (epoch {start}) to "
         f"{number(float(last))} (epoch {end})."
@@ -308,7 +313,7 @@ def model(project: Project) -> Section:
         rows.append(["parameters", number(info["parameters"])])
     if isinstance(training.get("seconds"), int | float):
         epochs = training.get("epochs")
-        suffix = f", {epochs} epochs" if isinstance(epochs, int) else ""
+        suffix = f", {epochs} epoch{'s' if epochs != 1 else ''}" if isinstance(epochs, int) else ""
         rows.append(["training time", duration(training["seconds"]) + suffix])
     if training.get("hardware") or training.get("device"):
         rows.append(
@@ -385,7 +390,7 @@ def results(project: Project) -> Section:
     )
     out.add(
         f"On the held-out test split{test_size}:\n\n"
-        + table(["metric", "model", f"baseline ({name})", "success target"], rows)
+        + table(["metric", "model", f"baseline: {name}", "success target"], rows)
     )
     per_class = metrics.get("per_class") or {}
     if per_class:
@@ -459,7 +464,8 @@ def reproduce(project: Project) -> Section:
             run("label push"),
             f"{run('label pull')}   # after labeling",
         ]
-    lines += [run(stage) for stage in ("validate", "split", "train", "evaluate", "export")]
+    # evaluate measures the exported ONNX model (the one the demo serves), so export comes first.
+    lines += [run(stage) for stage in ("validate", "split", "train", "export", "evaluate")]
     lines += ["python -m pytest"]
     text = "```bash\n" + "\n".join(lines) + "\n```"
     training = (project.metrics or {}).get("training") or project.training or {}
@@ -537,12 +543,20 @@ def decisions(project: Project) -> Section:
             "`reports/metrics.json` to `reports/experiments/<name>.json`._"
         )
     weakest = _weakest_class(metrics)
-    prompts = [
-        f"Why `{info.get('name', 'this model')}` over the {baseline_name} baseline? It scores "
-        f"{number(value)} against {number(base) if base is not None else '–'} on "
-        f"{metric_name(key)}: what does that gap mean for the goal, "
-        f'"{project.answers.get("business_objective", "").strip().rstrip(".")}"?',
-    ]
+    goal_text = str(project.answers.get("business_objective", "")).strip().rstrip(".")
+    versus = f"{number(value)} against {number(base) if base is not None else '–'}"
+    if base is not None and value <= base:
+        first = (
+            f"`{info.get('name', 'The model')}` does not beat the {baseline_name} baseline "
+            f"yet ({versus} on {metric_name(key)}): what would you change first, and why?"
+        )
+    else:
+        first = (
+            f"Why `{info.get('name', 'this model')}` over the {baseline_name} baseline? It "
+            f"scores {versus} on {metric_name(key)}: what does that gap mean for the goal, "
+            f'"{goal_text}"?'
+        )
+    prompts = [first]
     if weakest:
         prompts.append(
             f"`{weakest[0]}` is the weakest class ({weakest[1]} {number(weakest[2])}): "
