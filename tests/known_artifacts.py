@@ -87,10 +87,18 @@ QUALITY: dict[str, Any] = {
     "sample_data": False,
 }
 
-LABELS: dict[str, Any] = {
-    "items": 240,
-    "multi_annotated": 40,
-    "per_class": {"ok": {"kappa": 0.81}, "defect": {"kappa": 0.77}},
+LABELS: dict[str, Any] = {  # as `label pull` writes it
+    "task": "image-classification",
+    "classes": ["ok", "defect"],
+    "project": {"url": "http://127.0.0.1:8080", "id": 1},
+    "labeled_items": 240,
+    "annotators": {"jane": 200, "omar": 40},
+    "agreement": {
+        "pairs": 40,
+        "overall": {"kappa": 0.7921},
+        "per_class": {"ok": {"pairs": 40, "kappa": 0.81}, "defect": {"pairs": 40, "kappa": 0.77}},
+    },
+    "rejected": [],
 }
 
 DEPLOY = {

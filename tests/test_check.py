@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import run_pocgen
-from known_artifacts import REPO_ROOT, render
+from known_artifacts import REPO_ROOT, render, write_known_artifacts
 
 SCHEMA = json.loads((REPO_ROOT / "src" / "pocgen" / "schemas" / "check.schema.json").read_text())
 TICKETS = {
@@ -201,3 +201,90 @@ def test_worn_topic_fails_the_topic_item(tmp_path: Path) -> None:
     rubric.write_text("items:\n  - {id: topic, title: Topic, weight: 1, check: fresh_topic}\n")
     code, report = grade(project, "--rubric", str(rubric))
     assert code == 1 and "Titanic" in report["items"][0]["evidence"]
+
+
+def test_known_artifacts_grade_with_their_numbers(tmp_path: Path) -> None:
+    """Each artifact-reading check reports the exact figures of the reports it read."""
+    project = render(tmp_path / "defect-spotter")
+    write_known_artifacts(project)
+    assert run_pocgen("writeup", project).exit_code == 0
+    rubric = tmp_path / "artifacts.yaml"
+    checks = [
+        "data_collected",
+        "data_quality",
+        "labels",
+        "model_beats_baseline",
+        "success_metric",
+        "deployed",
+        "resume_bullets",
+        "writeup_fresh",
+        "reproducible",
+    ]
+    rubric.write_text(
+        "items:\n"
+        + "".join(
+            f"  - {{id: {name.replace('_', '-')}, title: {name}, weight: 1, check: {name}}}\n"
+            for name in checks
+        ),
+        encoding="utf-8",
+    )
+    code, report = grade(project, "--rubric", str(rubric))
+    found = {item["check"]: (item["status"], item["evidence"]) for item in report["items"]}
+    assert code == 1
+    assert found["data_collected"] == ("pass", "ok 128, defect 112 (min 50), 240 own items")
+    assert found["data_quality"] == (
+        "warn",
+        "240 items checked, nothing blocking; found 1 exact duplicates, 2 near duplicates",
+    )
+    assert found["labels"] == ("pass", "agreement per class: ok 0.810, defect 0.770")
+    assert found["model_beats_baseline"] == (
+        "warn",
+        "accuracy 0.873 vs baseline 0.528; no "
+        "models/model.onnx: run `python -m defect_spotter "
+        "export`",
+    )
+    assert found["success_metric"] == ("fail", "accuracy 0.873, target 0.9")
+    assert found["deployed"] == (
+        "pass",
+        "live at https://huggingface.co/spaces/jane/defect-spotter",
+    )
+    assert found["resume_bullets"][0] == "pass"
+    assert found["writeup_fresh"] == (
+        "fail",
+        "empty sections: Limitations (yours to write), Next steps (yours to write)",
+    )
+    assert (
+        found["reproducible"][0] == "fail" and "data/splits/train.csv" in found["reproducible"][1]
+    )
+
+
+def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> None:
+    import nbformat
+
+    folder = ticket_router / "notebooks"
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    # Run from the notebook's own folder, as Jupyter does: the project is one level up.
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from pathlib import Path\nassert Path('../params.yaml').exists()"
+        )
+    ]
+    nbformat.write(notebook, folder / "01-explore-data.ipynb")
+    rubric = tmp_path / "notebooks.yaml"
+    rubric.write_text(
+        "items:\n"
+        "  - {id: notebooks, title: Notebooks, weight: 1, check: notebooks_execute}\n"
+        "  - {id: eda, title: EDA, weight: 1, check: eda}\n",
+        encoding="utf-8",
+    )
+    code, report = grade(ticket_router, "--rubric", str(rubric))
+    assert report["items"][0]["status"] == "pass", report["items"][0]
+    assert report["items"][0]["evidence"].startswith("1 notebooks ran in")
+    assert report["items"][1]["status"] == "warn"  # a notebook, but no quality report yet
+
+    notebook.cells.append(nbformat.v4.new_code_cell("raise ValueError('broken cell')"))
+    nbformat.write(notebook, folder / "02-train-evaluate.ipynb")
+    code, report = grade(ticket_router, "--rubric", str(rubric))
+    assert code == 1 and report["items"][0]["status"] == "fail"
+    assert "ValueError" in report["items"][0]["evidence"]

@@ -93,7 +93,9 @@ def test_exact_numbers_appear(finished: Path) -> None:
     assert "**Collected.** 240 images (240 from `folder`)" in data
     assert "| `ok` | 90 | 19 | 19 | 128 |" in data and "| **total** | 168 | 36 | 36 | 240 |" in data
     assert "| exact-duplicate groups | 1 |" in data and "| near-duplicate groups | 2 |" in data
-    assert "1 annotator(s): jane" in data and "| `ok` | 0.810 |" in data
+    assert "| `ok` | 0.810 | 40 |" in data
+    assert "Agreement over 40 doubly labeled items: Cohen's kappa 0.792." in data
+    assert "240 items labeled; by annotator: jane (200), omar (40)." in data
     assert "Sample data" not in readme
 
     model = section(readme, "model")

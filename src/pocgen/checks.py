@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pocgen import probes
 from pocgen.artifacts import SAMPLE_SOURCE, Project
 from pocgen.formatting import count, metric_name, number
-from pocgen.sections import blocking_reasons, headline, target
+from pocgen.sections import agreement_of, blocking_reasons, headline, target
 from pocgen.topics import worn_topic
 from pocgen.writeup import Plan, empty_user_sections, plan_writeup
 
@@ -110,7 +110,7 @@ def data_quality(ctx: Context, threshold: float | None) -> Verdict:
 def _agreement_values(labels: dict) -> dict[str, float]:
     """class -> agreement, taking the first agreement measure the labels report carries."""
     values: dict[str, float] = {}
-    for name, entry in (labels.get("per_class") or {}).items():
+    for name, entry in (agreement_of(labels).get("per_class") or {}).items():
         if isinstance(entry, dict):
             key = next((k for k in AGREEMENT_KEYS if isinstance(entry.get(k), int | float)), None)
             if key is not None:

@@ -18,6 +18,9 @@ METRIC_NAMES = {
     "f1": "F1",
     "ap50": "AP@0.5",
     "support": "support",
+    "kappa": "Cohen's kappa",
+    "mean_iou": "mean box IoU",
+    "f1_50": "F1 at IoU 0.5",
 }
 
 

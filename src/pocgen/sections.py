@@ -153,26 +153,47 @@ def _quality_rows(project: Project) -> list[list[str]]:
     return rows
 
 
+def agreement_of(labels: dict[str, Any]) -> dict[str, Any]:
+    """The `agreement` block of reports/labels.json: pairs compared, overall, per class."""
+    block = labels.get("agreement")
+    return block if isinstance(block, dict) else {}
+
+
 def _agreement(labels: dict[str, Any]) -> str:
-    """Agreement as measured by `label pull`: overall numbers, then a table per class."""
-    overall = [
-        f"{metric_name(key)} {number(value)}"
-        for key, value in labels.items()
-        if isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and key != "schema_version"
-    ]
-    text = "From `reports/labels.json`: " + ", ".join(overall) + "." if overall else ""
-    per_class = labels.get("per_class")
-    if isinstance(per_class, dict) and per_class:
-        keys = sorted({k for v in per_class.values() if isinstance(v, dict) for k in v})
+    """What `label pull` measured: who labeled, then agreement overall and per class."""
+    lines = []
+    annotators = labels.get("annotators")
+    if isinstance(annotators, dict) and annotators:
+        who = ", ".join(f"{name} ({number(n)})" for name, n in annotators.items())
+        lines.append(
+            f"{number(labels.get('labeled_items', 0))} items labeled; by annotator: {who}."
+        )
+    rejected = count(labels.get("rejected"))
+    if rejected:
+        lines.append(f"{number(rejected)} annotations rejected (labels outside the classes).")
+    block = agreement_of(labels)
+    pairs = block.get("pairs") or 0
+    if not pairs:
+        lines.append(
+            "Agreement: no item has two annotations yet; have a second person label a "
+            "few dozen items to measure it."
+        )
+        return "\n\n".join(lines)
+    overall = block.get("overall") or {}
+    measured = ", ".join(
+        f"{metric_name(k)} {number(v)}" for k, v in overall.items() if isinstance(v, float)
+    )
+    lines.append(f"Agreement over {number(pairs)} doubly labeled items: {measured}.")
+    per_class = {name: v for name, v in (block.get("per_class") or {}).items()}
+    keys = sorted({k for v in per_class.values() if isinstance(v, dict) for k in v})
+    if keys:
         rows = [
-            [f"`{name}`"] + [number(values.get(k, "")) for k in keys]
+            [f"`{name}`"]
+            + [number(values.get(k, "–")) if isinstance(values, dict) else "–" for k in keys]
             for name, values in per_class.items()
-            if isinstance(values, dict)
         ]
-        text += "\n\n" + table(["class"] + [metric_name(k) for k in keys], rows)
-    return text.strip() or "Agreement: no item has two annotations yet."
+        lines.append(table(["class"] + [metric_name(k) for k in keys], rows))
+    return "\n\n".join(lines)
 
 
 def data(project: Project) -> Section:
@@ -248,7 +269,7 @@ def data(project: Project) -> Section:
             f"**Labels.** Labeled in Label Studio, driven from the project's CLI "
             f"(`{project.command('label push')}`, then `{project.command('label pull')}`)"
         )
-        if annotators:
+        if annotators and not (project.labels or {}).get("annotators"):
             protocol += f"; {len(annotators)} annotator(s): " + ", ".join(annotators)
         out.add(protocol + ".")
         if project.labels is None:
