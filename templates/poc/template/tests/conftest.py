@@ -49,3 +49,10 @@ def exported_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
         assert done.returncode == 0, f"{' '.join(stage)} failed:\n{done.stdout}{done.stderr}"
     return root
+
+
+@pytest.fixture
+def exported_workdir(exported_project: Path, workdir: Path) -> Path:
+    """A private copy of `exported_project` as the current directory, free to change or break."""
+    shutil.copytree(exported_project, workdir, dirs_exist_ok=True)
+    return workdir
