@@ -62,7 +62,8 @@ def server_env(document_root: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"HOST", "PORT", "USERNAME", "PASSWORD"} and not key.startswith("LABEL_STUDIO_")
+        if key not in {"HOST", "PORT", "USERNAME", "PASSWORD"}
+        and not key.startswith("LABEL_STUDIO_")
     }
     env.update(
         COLLECT_ANALYTICS="false",
@@ -79,7 +80,11 @@ def server_env(document_root: Path) -> dict[str, str]:
 def migrated_data_dir(program: Path) -> Path:
     """A data dir with every migration applied and no user yet, made once per installed version."""
     version = subprocess.run(
-        [str(program.parent / "python"), "-c", "import label_studio; print(label_studio.__version__)"],
+        [
+            str(program.parent / "python"),
+            "-c",
+            "import label_studio; print(label_studio.__version__)",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -114,7 +119,9 @@ def wait_for_health(process: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"label-studio exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"label-studio exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             if httpx.get(f"{url}/health", timeout=2).json().get("status") == "UP":
                 return

@@ -32,8 +32,8 @@ from label_studio_server import (
     migrated_data_dir,
     start_server,
 )
-from smoke_project import package_of, project_env
 from sklearn.metrics import cohen_kappa_score
+from smoke_project import package_of, project_env
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +114,17 @@ def annotate(
     admin: LabelStudio, tasks: list[Any], result_of: Callable[[dict], list[dict]], user: int
 ) -> None:
     for task in tasks:
-        admin.annotations.create(task.id, result=result_of(task.data), completed_by=user, lead_time=4.2)
+        admin.annotations.create(
+            task.id, result=result_of(task.data), completed_by=user, lead_time=4.2
+        )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 # --- detection: PAT from the environment, pre-annotations, agreement by box IoU -------------
@@ -150,7 +156,9 @@ def rectangles(boxes: list[tuple], classes: list[str], shift: float = 0.0) -> li
 
 
 def test_detection_sample_push_annotate_pull_train(label_studio, admin, annotators, document_root):
-    project = render(document_root / "tool-finder", task="object-detection", project_name="Tool Finder")
+    project = render(
+        document_root / "tool-finder", task="object-detection", project_name="Tool Finder"
+    )
     classes = yaml.safe_load((project / "params.yaml").read_text())["classes"]
     timings = {}
     started = time.monotonic()
@@ -192,9 +200,13 @@ def test_detection_sample_push_annotate_pull_train(label_studio, admin, annotato
     # bob labels two images first (one exactly, one a little off), then ann labels all six:
     # ann's later annotations become the labels, the pairs measure agreement.
     with_boxes = [task for task in tasks if truth[Path(task.data["item"]).stem]][:2]
-    annotate(admin, with_boxes[:1], lambda d: rectangles(truth[Path(d["item"]).stem], classes), annotators["bob"])
-    annotate(admin, with_boxes[1:], lambda d: rectangles(truth[Path(d["item"]).stem], classes, 0.1), annotators["bob"])
-    annotate(admin, tasks, lambda d: rectangles(truth[Path(d["item"]).stem], classes), annotators["ann"])
+
+    def drawn(shift: float = 0.0) -> Callable[[dict], list[dict]]:
+        return lambda data: rectangles(truth[Path(data["item"]).stem], classes, shift)
+
+    annotate(admin, with_boxes[:1], drawn(), annotators["bob"])
+    annotate(admin, with_boxes[1:], drawn(shift=0.1), annotators["bob"])
+    annotate(admin, tasks, drawn(), annotators["ann"])
 
     started = time.monotonic()
     pulled = ok(project, "label", "pull", server=label_studio)
@@ -235,7 +247,9 @@ def test_detection_sample_push_annotate_pull_train(label_studio, admin, annotato
 
 
 def choice(label: str) -> list[dict]:
-    return [{"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [label]}}]
+    return [
+        {"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [label]}}
+    ]
 
 
 def last_labels(project: Path) -> dict[str, dict[str, str]]:
@@ -263,8 +277,12 @@ def write_env(project: Path, server: LabelStudioServer, token: str) -> None:
     )
 
 
-def test_classification_sample_push_annotate_pull_train(label_studio, admin, annotators, document_root):
-    project = render(document_root / "defect-spotter", task="image-classification", project_name="Defect Spotter")
+def test_classification_sample_push_annotate_pull_train(
+    label_studio, admin, annotators, document_root
+):
+    project = render(
+        document_root / "defect-spotter", task="image-classification", project_name="Defect Spotter"
+    )
     ok(project, "sample", "--smoke")
     truth = remove_labels(project, 6)
     write_env(project, label_studio, label_studio.legacy_token)  # a legacy token, from .env
@@ -292,7 +310,9 @@ def test_classification_sample_push_annotate_pull_train(label_studio, admin, ann
     bob = [truth[t.data["item"]] for t in tasks[:2]] + [other[truth[tasks[2].data["item"]]]]
     ann = [truth[t.data["item"]] for t in tasks[:3]]
     assert report["agreement"]["pairs"] == 3
-    assert report["agreement"]["overall"]["kappa"] == pytest.approx(cohen_kappa_score(bob, ann), abs=1e-4)
+    assert report["agreement"]["overall"]["kappa"] == pytest.approx(
+        cohen_kappa_score(bob, ann), abs=1e-4
+    )
 
     before = snapshot(project / "data")
     assert "0 new, 0 updated, 6 unchanged" in ok(project, "label", "pull")
@@ -306,7 +326,9 @@ def test_classification_sample_push_annotate_pull_train(label_studio, admin, ann
 
 
 def test_errors_name_the_fix_and_lose_nothing(label_studio, admin, annotators, document_root):
-    project = render(document_root / "error-cases", task="image-classification", project_name="Error Cases")
+    project = render(
+        document_root / "error-cases", task="image-classification", project_name="Error Cases"
+    )
     ok(project, "sample", "--smoke")
     truth = remove_labels(project, 4)
     labels_csv = project / "data/labels.csv"
@@ -335,7 +357,11 @@ def test_errors_name_the_fix_and_lose_nothing(label_studio, admin, annotators, d
 
     # Classes changed since the push: pull refuses until push updates the labeling config.
     params = project / "params.yaml"
-    params.write_text(params.read_text().replace('classes: ["ok", "defect"]', 'classes: ["ok", "defect", "scratch"]'))
+    params.write_text(
+        params.read_text().replace(
+            'classes: ["ok", "defect"]', 'classes: ["ok", "defect", "scratch"]'
+        )
+    )
     before = labels_csv.read_bytes()
     changed = fails(project, "label", "pull", server=label_studio)
     assert "classes changed since the last push" in changed and "label push" in changed
@@ -374,7 +400,9 @@ def test_errors_name_the_fix_and_lose_nothing(label_studio, admin, annotators, d
 
 
 def test_serve_creates_a_user_and_token_and_stops_with_its_server(document_root):
-    project = render(document_root / "ticket-router", task="text-classification", project_name="Ticket Router")
+    project = render(
+        document_root / "ticket-router", task="text-classification", project_name="Ticket Router"
+    )
     program = label_studio_bin()
     # Skip the 20-80 s of database migrations; serve's own first start is otherwise unchanged.
     shutil.copytree(migrated_data_dir(program), project / ".label-studio/data")
