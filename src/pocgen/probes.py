@@ -21,13 +21,23 @@ from pathlib import Path
 
 # Executes every notebook in the project's kernel, from the notebook's folder, as a reader would.
 _NOTEBOOK_SCRIPT = """
-import sys, nbformat
+import sys
+from pathlib import Path
+import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 for name in sys.argv[1:]:
     notebook = nbformat.read(name, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(__import__("pathlib").Path(name).parent)}}
-                   ).execute()
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(Path(name).parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        print(f"{name}: {error.ename}: {error.evalue}")
+        sys.exit(1)
+    except Exception as error:  # the kernel did not start, the file is not a notebook, ...
+        print(f"{name}: {type(error).__name__}: {(str(error).splitlines() or [''])[0]}")
+        sys.exit(1)
     print("ran", name, flush=True)
 """
 
@@ -77,8 +87,10 @@ def run_command(
     except OSError as error:
         return Outcome(False, f"could not start: {error}", time.monotonic() - started)
     seconds = time.monotonic() - started
-    output = completed.stdout + "\n" + completed.stderr
-    line = _last_line(completed.stdout) if completed.returncode == 0 else _last_line(output)
+    # Probes print their verdict last on stdout; a crash before that leaves it on stderr.
+    line = _last_line(completed.stdout)
+    if completed.returncode != 0 and not line:
+        line = _last_line(completed.stderr)
     return Outcome(completed.returncode == 0, line or f"exit code {completed.returncode}", seconds)
 
 
@@ -107,8 +119,35 @@ def _answers(url: str) -> bool:
         return False
 
 
+# Streamlit runs an app's script only when a session connects, so a healthy server proves little;
+# AppTest runs the script once, headless, and reports the exception a visitor would see.
+_STREAMLIT_SCRIPT = """
+import sys
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file("app/streamlit_app.py", default_timeout=120).run()
+if app.exception:
+    print(app.exception[0].message)
+    sys.exit(1)
+print("ran app/streamlit_app.py without an exception")
+"""
+
+
 def start_app(root: Path, ui: str, timeout: float = 120) -> Outcome:
-    """Start the demo app on a free 127.0.0.1 port, wait for an HTTP 200, then stop it."""
+    """Start the demo app on a free 127.0.0.1 port and wait for an HTTP 200, then stop it.
+
+    For Streamlit the script itself is then run once with AppTest (see `_STREAMLIT_SCRIPT`).
+    """
+    served = _serve_app(root, ui, timeout)
+    if ui != "streamlit" or not served.ok:
+        return served
+    script = run_command([project_python(root), "-c", _STREAMLIT_SCRIPT], root, timeout)
+    if not script.ok:
+        return Outcome(False, f"streamlit app raised: {script.evidence}", served.seconds)
+    return served
+
+
+def _serve_app(root: Path, ui: str, timeout: float) -> Outcome:
+    """Serve one app until it answers HTTP 200 (or dies, or times out), then stop it by PID."""
     python = project_python(root)
     port = _free_port()
     env = {
