@@ -147,6 +147,9 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._route("POST")
 
+        def do_HEAD(self) -> None:
+            self._route("HEAD")
+
         # -- endpoints ------------------------------------------------------------------------
 
         def whoami(self) -> None:
@@ -237,6 +240,20 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             hub.spaces[space_id].stage = hub.next_stage()
             self._send(200, _runtime(hub, space_id))
 
+        def resolve(self, space_id: str, revision: str, path: str) -> None:
+            """A file's bytes (GET) or just its metadata (HEAD), as hf_hub_download expects."""
+            space = hub.spaces.get(space_id)
+            if space is None or path not in space.files:
+                return self._send(404, {"error": "Entry not found"})
+            data = space.files[path]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("ETag", f'"{_oid(data)}"')
+            self.send_header("X-Repo-Commit", (space.commits or ["0" * 40])[-1])
+            self.end_headers()
+            if self.command == "GET":
+                self.wfile.write(data)
+
         def build_logs(self, space_id: str) -> None:
             stamp = "2026-01-01T00:00:00.000Z"
             events = "".join(
@@ -246,6 +263,7 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             self._send(200, events.encode(), content_type="text/event-stream")
 
     space = r"/api/spaces/([^/]+/[^/]+)"
+    resolve = r"/spaces/([^/]+/[^/]+)/resolve/([^/]+)/(.+)"
     ROUTES = [
         (r"/api/whoami-v2", "GET whoami", Handler.whoami),
         (r"/api/repos/create", "POST create", Handler.create),
@@ -259,6 +277,8 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         (rf"{space}/runtime", "GET runtime", Handler.runtime),
         (rf"{space}/logs/build", "GET logs", Handler.build_logs),
         (rf"{space}(?:/revision/[^/]+)?", "GET info", Handler.space_info),
+        (resolve, "GET resolve", Handler.resolve),
+        (resolve, "HEAD resolve", Handler.resolve),
     ]
     return Handler
 

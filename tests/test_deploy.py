@@ -7,11 +7,15 @@ what it receives, so each test can check what a Space would hold, or that nothin
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import run_pocgen
 from fake_hub import FakeHub, front_matter_errors
 from smoke_project import smoke_project
@@ -293,3 +297,56 @@ def test_front_matter_stays_valid_for_long_answers(task: str):
     assert frontmatter.problems(meta) == []
     assert len(meta["short_description"]) <= 60 and meta["license"] == "other"
     assert frontmatter.parse(frontmatter.render(meta, "body")) == meta
+
+
+def fresh_checkout(project: Path, dest: Path) -> Path:
+    """The files `git clone` would give: what the project's .gitignore lets into git."""
+    subprocess.run(["git", "init", "--quiet", str(project)], check=True)
+    listed = subprocess.run(
+        ["git", "-C", str(project), "ls-files", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in listed:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / name, dest / name)
+    return dest
+
+
+def test_the_redeploy_workflow_updates_the_space_from_a_fresh_checkout(
+    project: Path, hub: FakeHub, tmp_path: Path
+):
+    # The first deploy happens from the laptop, where the model exists.
+    assert deploy(project, hub).exit_code == 0
+    model = hub.spaces[SPACE].files["models/model.onnx"]
+    checkout = fresh_checkout(project, tmp_path / "checkout")
+    assert not (checkout / "models/model.onnx").exists()  # models/ is not in git
+    with (checkout / "app/gradio_app.py").open("a") as handle:
+        handle.write("# a change pushed to main\n")
+
+    workflow = yaml.safe_load((project / ".github/workflows/deploy.yml").read_text())
+    assert workflow[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads `on` as True
+    job = workflow["jobs"]["deploy"]
+    assert job["env"]["HF_TOKEN"] == "${{ secrets.HF_TOKEN }}"
+    env = {
+        **os.environ,
+        "HF_TOKEN": hub.token,
+        "HF_ENDPOINT": hub.url,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    for step in job["steps"]:
+        if "run" in step and step["name"] != "Install pocgen":  # pocgen is installed here
+            done = subprocess.run(
+                ["bash", "-e", "-c", step["run"]],
+                cwd=checkout,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, f"{step['name']}:\n{done.stdout}\n{done.stderr}"
+
+    space = hub.spaces[SPACE].files
+    assert space["models/model.onnx"] == model
+    assert space["app.py"].endswith(b"# a change pushed to main\n")
+    assert space == built_files(checkout)
