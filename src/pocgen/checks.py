@@ -165,6 +165,8 @@ def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict("fail", f"{evidence}: not better by more than {margin:g}")
     if not onnx:
         return Verdict("warn", f"{evidence}; no models/model.onnx: run `{ctx.run('export')}`")
+    if (ctx.project.metrics or {}).get("smoke") or (ctx.project.training or {}).get("smoke"):
+        return Verdict("warn", f"{evidence}, from a --smoke run: run `{ctx.run('train')}`")
     return Verdict("pass", evidence)
 
 
