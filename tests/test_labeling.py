@@ -436,7 +436,15 @@ def test_serve_creates_a_user_and_token_and_stops_with_its_server(document_root)
         client = LabelStudio(base_url=settings["LABEL_STUDIO_URL"], api_key=token)
         assert client.users.whoami().email == "you@example.com"
         ok(project, "sample", "--smoke")
-        assert "Pushed" in ok(project, "label", "push")  # everything from .env alone
+        truth = remove_labels(project, 3)
+        assert "Pushed 3 new items" in ok(project, "label", "push")  # settings from .env alone
+        tasks = tasks_of(client, project)
+        for task in tasks:
+            chosen = {"choices": [truth[task.data["item"]]]}
+            result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": chosen}]
+            client.annotations.create(task.id, result=result)
+        assert "3 new" in ok(project, "label", "pull")
+        assert {item: last_labels(project)[item]["label"] for item in truth} == truth
     finally:
         os.kill(serve.pid, signal.SIGTERM)
         serve.wait(timeout=30)
