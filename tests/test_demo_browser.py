@@ -1,13 +1,18 @@
-"""Both demo apps of a freshly generated project, served for real and used from a real browser.
+"""Both demo apps of a freshly generated project, served as their Space serves them, in a browser.
 
-Debian's Chromium, driven by Playwright, loads each app, uploads a photo from the project's test
-split and waits until the prediction is on the page. The screenshots land where the writeup looks
-for them: reports/figures/app_streamlit.png and app_gradio.png in the project under test.
+Each app runs from the folder `pocgen deploy` builds (dist/space/), with the command the Space
+runs: the Dockerfile's CMD for Streamlit, `python app.py` for Gradio, and no PYTHONPATH, so the
+folder must stand on its own. Debian's Chromium, driven by Playwright, loads each app, uploads a
+photo from the project's test split and waits until the prediction is on the page. The
+screenshots land where the writeup looks for them: reports/figures/app_streamlit.png and
+app_gradio.png in the project under test.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
 import socket
 import subprocess
@@ -19,8 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import run_pocgen
 from playwright.sync_api import Page, expect, sync_playwright
-from smoke_project import project_env, smoke_project
+from smoke_project import smoke_project
 
 CHROMIUM = "/usr/bin/chromium"
 # Keep Chromium from calling home on a closed network (see the notes on testing demo apps).
@@ -67,12 +73,12 @@ def first_test_photo(project: Path) -> Path:
 
 
 @contextmanager
-def serve(project: Path, command: list[str], url: str, **env: str) -> Iterator[str]:
-    """Run an app server in the project root until `url` answers; stop it afterwards."""
+def serve(folder: Path, command: list[str], url: str, env: dict[str, str]) -> Iterator[str]:
+    """Run an app server in `folder` until `url` answers; stop it afterwards."""
     server = subprocess.Popen(
         command,
-        cwd=project,
-        env={**project_env(project), **env},
+        cwd=folder,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -95,22 +101,42 @@ def serve(project: Path, command: list[str], url: str, **env: str) -> Iterator[s
         server.wait(timeout=20)
 
 
-def test_streamlit_app_shows_a_prediction_in_a_browser(project: Path, page: Page):
+def build_space(project: Path, ui: str) -> Path:
+    """`pocgen deploy --dry-run`: the folder a Space would get, built for one app."""
+    result = run_pocgen("deploy", project, "--dry-run", "--ui", ui)
+    assert result.exit_code == 0, result.stderr
+    return project / "dist" / "space"
+
+
+def space_env() -> dict[str, str]:
+    """No PYTHONPATH: the Space folder must run on its own, as it will on the Hub."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return {**env, "GRADIO_ANALYTICS_ENABLED": "False"}
+
+
+def dockerfile_command(space: Path, port: int) -> list[str]:
+    """The Dockerfile's CMD, on a local port and address instead of the Space's 7860."""
+    text = (space / "Dockerfile").read_text().replace("\\\n", "")
+    command = json.loads(next(line[4:] for line in text.splitlines() if line.startswith("CMD ")))
+    assert command[0] == "streamlit" and "--server.port=7860" in command
+    local = {
+        "--server.port=7860": f"--server.port={port}",
+        "--server.address=0.0.0.0": "--server.address=127.0.0.1",
+    }
+    return [sys.executable, "-m", "streamlit", *(local.get(arg, arg) for arg in command[1:])]
+
+
+def test_streamlit_space_shows_a_prediction_in_a_browser(project: Path, page: Page):
+    space = build_space(project, "streamlit")
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app/streamlit_app.py",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--server.headless=true",
-        "--browser.gatherUsageStats=false",
-    ]
     photo = first_test_photo(project)
 
-    with serve(project, command, f"http://127.0.0.1:{port}/_stcore/health"):
+    with serve(
+        space,
+        dockerfile_command(space, port),
+        f"http://127.0.0.1:{port}/_stcore/health",
+        space_env(),
+    ):
         page.goto(f"http://127.0.0.1:{port}/")
         page.get_by_text("Upload a photo").click()
         page.locator("input[type=file]").set_input_files(photo)
@@ -124,14 +150,14 @@ def test_streamlit_app_shows_a_prediction_in_a_browser(project: Path, page: Page
     assert (project / "reports/figures/app_streamlit.png").stat().st_size > 10_000
 
 
-def test_gradio_app_shows_a_prediction_in_a_browser(project: Path, page: Page):
+def test_gradio_space_shows_a_prediction_in_a_browser(project: Path, page: Page):
+    space = build_space(project, "gradio")
     port = free_port()
-    command = [sys.executable, "app/gradio_app.py"]
     photo = first_test_photo(project)
-    # Gradio reads its address from the environment, as it does on a Space.
-    address = {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    # A Gradio Space runs `python app.py` and sets the address in the environment.
+    env = {**space_env(), "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
 
-    with serve(project, command, f"http://127.0.0.1:{port}/", **address) as url:
+    with serve(space, [sys.executable, "app.py"], f"http://127.0.0.1:{port}/", env) as url:
         page.goto(url)
         page.locator("input[type=file]").first.set_input_files(photo)
         page.get_by_role("button", name="Predict").click()

@@ -99,11 +99,11 @@ RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir -r re
 COPY --chown=user . .
 EXPOSE {frontmatter.DOCKER_PORT}
 # The Space serves the app through a proxy inside an iframe: Streamlit's XSRF and CORS checks
-# would reject uploads from that origin. Error details stay hidden from visitors.
+# would reject uploads from that origin. Visitors see neither error details nor developer menus.
 CMD ["streamlit", "run", "{APP_FILE}", "--server.port={frontmatter.DOCKER_PORT}", \\
      "--server.address=0.0.0.0", "--server.headless=true", "--server.enableCORS=false", \\
      "--server.enableXsrfProtection=false", "--client.showErrorDetails=none", \\
-     "--browser.gatherUsageStats=false"]
+     "--client.toolbarMode=viewer", "--browser.gatherUsageStats=false"]
 """
 
 
