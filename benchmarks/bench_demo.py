@@ -14,7 +14,7 @@ the weights differ, not the latency). Then, on the same machine and in the same 
 - the Space's size: the built dist/space/ folder, and the installed size of its runtime packages
   against the torch stack the app would otherwise need.
 
-Run: python benchmarks/bench_demo.py [--runs N] [--requests N]
+Run: python benchmarks/bench_demo.py [--runs N] [--requests N] [--threads N]
 """
 
 from __future__ import annotations
@@ -168,6 +168,7 @@ def streamlit_first_run(project: Path, runs: int) -> float:
 # "torch" keeps Predictor's code and swaps only the network: the same pre- and post-processing.
 LATENCY = """
 import json, sys, time
+import onnxruntime as ort
 import torch
 from PIL import Image
 from {package}.inference import Predictor
@@ -184,6 +185,14 @@ class TorchSession:
         return [o.numpy() for o in (out if isinstance(out, tuple) else (out,))]
 
 predictor = Predictor("models/model.onnx", "models/labels.json")
+threads = int(sys.argv[4])
+if threads:  # the same thread budget for both runtimes; 0 keeps each runtime's default
+    torch.set_num_threads(threads)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    predictor.session = ort.InferenceSession(
+        "models/model.onnx", options, providers=["CPUExecutionProvider"]
+    )
 if sys.argv[2] == "torch":
     checkpoint = torch.load("models/model.pt", map_location="cpu")
     model = build_model(checkpoint["config"])
@@ -203,13 +212,15 @@ print(json.dumps(times))
 """
 
 
-def warm_latency(project: Path, requests: int) -> dict[str, list[float]]:
+def warm_latency(project: Path, requests: int, threads: int) -> dict[str, list[float]]:
     """Seconds per predict: onnxruntime, torch behind the same Predictor code, Gradio over HTTP."""
     code = LATENCY.format(package=package_of(project))
     photo = first_test_photo(project)
     times = {
         runtime: json.loads(
-            timed_process(project, [sys.executable, "-c", code, photo, runtime, str(requests)])[1]
+            timed_process(
+                project, [sys.executable, "-c", code, photo, runtime, str(requests), str(threads)]
+            )[1]
         )
         for runtime in ("onnxruntime", "torch")
     }
@@ -232,8 +243,8 @@ def warm_latency(project: Path, requests: int) -> dict[str, list[float]]:
     return times
 
 
-def installed_mb(names: list[str]) -> float:
-    """Installed size of packages and everything they require (extras excluded), in MB."""
+def installed_mb(names: list[str], follow: bool = True) -> float:
+    """Installed size of packages and (if `follow`) all they require, extras excluded, in MB."""
     seen: set[str] = set()
     todo = list(names)
     total = 0
@@ -247,7 +258,8 @@ def installed_mb(names: list[str]) -> float:
         except metadata.PackageNotFoundError:
             continue  # an optional or platform-specific requirement that is not installed
         total += sum(f.size or 0 for f in dist.files or [])
-        todo += [r for r in dist.requires or [] if "extra ==" not in r]
+        if follow:
+            todo += [r for r in dist.requires or [] if "extra ==" not in r]
     return total / 1e6
 
 
@@ -266,15 +278,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per cold start")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per runtime")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads for both runtimes (0: their defaults)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("POCGEN_CACHE_DIR", tempfile.mkdtemp(prefix="pocgen-bench-"))
     print(f"load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs")
 
     ort_stack = installed_mb(["onnxruntime", "numpy", "pillow"])
     torch_stack = installed_mb(["torch", "torchvision", "numpy", "pillow"])
+    torch_own = installed_mb(["torch", "torchvision", "numpy", "pillow"], follow=False)
+    print("\n| runtime packages, installed size | MB | vs onnxruntime stack |")
+    print("| --- | --- | --- |")
+    print(f"| onnxruntime + numpy + pillow, with dependencies | {ort_stack:.0f} | 1.0x |")
     print(
-        f"\nruntime packages: onnxruntime+numpy+pillow {ort_stack:.0f} MB, "
-        f"torch+torchvision+numpy+pillow {torch_stack:.0f} MB, ratio {torch_stack / ort_stack:.1f}x"
+        f"| torch + torchvision + numpy + pillow, own files | {torch_own:.0f} "
+        f"| {torch_own / ort_stack:.1f}x |"
+    )
+    print(
+        f"| the same with dependencies (CUDA libraries of this wheel) | {torch_stack:.0f} "
+        f"| {torch_stack / ort_stack:.1f}x |"
     )
 
     for task in TASKS:
@@ -283,7 +306,7 @@ def main() -> None:
         torch_s, torch_mb = cold_load(project, TORCH_COLD, args.runs)
         gradio_s = gradio_cold_start(project, args.runs)
         streamlit_s = streamlit_first_run(project, args.runs)
-        times = warm_latency(project, args.requests)
+        times = warm_latency(project, args.requests, args.threads)
         ms = {name: (median(v) * 1000, p95(v) * 1000) for name, v in times.items()}
         model = json.loads((project / "models" / "labels.json").read_text())["model"]
         print(f"\n## {task} (model {model})")
