@@ -172,8 +172,11 @@ def build_space(project: Path, answers: dict[str, Any], ui: str | None) -> Space
     package = answers["package_name"]
     image_task = answers["task"] != "text-classification"
     fix = "run `make pipeline` (or the project's `export` stage) first."
-    for relative in ("models/model.onnx", "models/labels.json", f"app/{ui}_app.py"):
+    for relative in ("models/model.onnx", "models/labels.json"):
         _require(project, relative, fix)
+    restore = "restore it from git, or regenerate it with `pocgen update`."
+    for relative in (f"app/{ui}_app.py", "app/demo_support.py", f"src/{package}/inference.py"):
+        _require(project, relative, restore)
 
     folder = project / SPACE_DIR
     if folder.exists():
