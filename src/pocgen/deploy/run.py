@@ -37,9 +37,9 @@ class DeployOptions:
 def show_plan(build: SpaceBuild, console: Console) -> None:
     """The files with their sizes, then the README front matter, as the Space will get them."""
     table = Table(title=f"{build.folder} ({build.ui}, sdk: {build.sdk})")
-    table.add_column("file")
+    table.add_column("file", overflow="fold")
     table.add_column("bytes", justify="right")
-    table.add_column("from")
+    table.add_column("from", overflow="fold")
     sizes = build.sizes()
     for name, size in sizes.items():
         table.add_row(name, f"{size:,}", build.origins[name])
