@@ -1,6 +1,6 @@
 """A real Label Studio for the tests: installed once, started on a free 127.0.0.1 port.
 
-Why it is built this way (all measured, see docs/ and the Label Studio notes):
+Why it is built this way (measured with label-studio 1.23.2):
 - The server pins its own Django, pandas and Pillow, so it lives in its own virtualenv,
   cached across test runs (`POCGEN_LABEL_STUDIO_VENV`, default ~/.cache/pocgen/...).
   Installing takes about a minute and ~1 GB, once.
@@ -17,6 +17,8 @@ Why it is built this way (all measured, see docs/ and the Label Studio notes):
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -24,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,19 +44,27 @@ def venv_dir() -> Path:
     return Path(os.environ.get("POCGEN_LABEL_STUDIO_VENV") or DEFAULT_VENV)
 
 
+@contextlib.contextmanager
+def cache_lock() -> Iterator[None]:
+    """One test session at a time installs or migrates; the others wait, then reuse the result."""
+    venv_dir().parent.mkdir(parents=True, exist_ok=True)
+    with (venv_dir().parent / f"{venv_dir().name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def label_studio_bin() -> Path:
     """The `label-studio` executable of the cached tool venv, installing it when missing."""
     venv = venv_dir()
     program = venv / "bin" / "label-studio"
-    if program.exists():
-        return program
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", LABEL_STUDIO_REQUIREMENT],
-        check=True,
-        timeout=900,
-    )
+    with cache_lock():
+        if not program.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run(
+                [str(venv / "bin" / "pip"), "install", "--quiet", LABEL_STUDIO_REQUIREMENT],
+                check=True,
+                timeout=900,
+            )
     return program
 
 
@@ -90,22 +101,20 @@ def migrated_data_dir(program: Path) -> Path:
         check=True,
     ).stdout.strip()
     target = venv_dir().parent / f"label-studio-{version}-migrated"
-    if target.exists():
-        return target
-    building = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    shutil.rmtree(building, ignore_errors=True)
-    subprocess.run(
-        [str(program), "version", "--data-dir", str(building)],
-        env=server_env(building),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        check=True,
-        timeout=600,
-    )
-    try:
-        building.rename(target)  # atomic: a parallel run either sees all of it or none
-    except OSError:
-        shutil.rmtree(building, ignore_errors=True)
+    with cache_lock():
+        if not target.exists():
+            # Built aside and renamed: an interrupted run never leaves a half-migrated copy.
+            building = target.with_name(f"{target.name}.tmp")
+            shutil.rmtree(building, ignore_errors=True)
+            subprocess.run(
+                [str(program), "version", "--data-dir", str(building)],
+                env=server_env(building),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                check=True,
+                timeout=600,
+            )
+            building.rename(target)
     return target
 
 
