@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,7 +29,6 @@ from conftest import run_pocgen
 from playwright.sync_api import Page, expect, sync_playwright
 from smoke_project import smoke_project
 
-CHROMIUM = "/usr/bin/chromium"
 # Keep Chromium from calling home on a closed network (see the notes on testing demo apps).
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -53,10 +53,34 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+def chromium() -> str:
+    """Debian's Chromium; installed with apt when missing and we may (CI runs as root).
+
+    Playwright's own browser download needs the open internet, which CI does not have, while
+    Debian's package comes from a package registry like everything else the tests install.
+    """
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        for command in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+        ):
+            subprocess.run(
+                command,
+                check=True,
+                capture_output=True,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
+        return shutil.which("chromium") or "/usr/bin/chromium"
+    pytest.fail("the browser tests need Chromium: install it (Debian: apt-get install chromium).")
+
+
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         yield browser.new_page(viewport={"width": 1280, "height": 900})
         browser.close()
 

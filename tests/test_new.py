@@ -276,3 +276,22 @@ def test_interactive_prompts_in_a_terminal(tmp_path: Path):
     child.close()
     assert child.exitstatus == 0
     assert 'return "Howdy"' in (tmp_path / "p" / "main.py").read_text()
+
+
+def test_answers_with_quotes_and_backslashes_stay_valid_toml(tmp_path: Path):
+    import tomllib
+
+    problem = 'Nurses re-type "urgent" notes from C:\\scans <by hand> & lose time'
+    result = run_pocgen(
+        "new",
+        tmp_path / "p",
+        "--defaults",
+        "--data",
+        f"problem={problem}",
+        "--data",
+        'author_name=Ana "the builder" Díaz',
+    )
+    assert result.exit_code == 0, result.stderr
+    project = tomllib.loads((tmp_path / "p" / "pyproject.toml").read_text())["project"]
+    assert project["description"] == problem
+    assert project["authors"][0]["name"] == 'Ana "the builder" Díaz'
