@@ -23,9 +23,26 @@ class Updated:
 
 
 def _git_status(project: Path) -> list[str] | None:
-    """Changed and untracked paths, or None when the project is not a git work tree."""
+    """Changed and untracked paths under `project` (relative to it), or None outside git.
+
+    `--short` rather than `--porcelain`: it names paths relative to the project folder, which may
+    sit inside a larger repository (an example inside a tool's repo, a monorepo).
+    """
     result = subprocess.run(
-        ["git", "-C", str(project), "status", "--porcelain", "--untracked-files=all"],
+        [
+            "git",
+            "-C",
+            str(project),
+            "-c",
+            "color.status=false",
+            "-c",
+            "status.relativePaths=true",
+            "status",
+            "--short",
+            "--untracked-files=all",
+            "--",
+            ".",
+        ],
         capture_output=True,
         text=True,
     )
