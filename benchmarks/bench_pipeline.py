@@ -139,7 +139,7 @@ def main() -> None:
             r["task"], f"{r['seconds']:.1f}", str(r["train_seconds"]), str(r["epochs"]),
             f"{r['peak_mb']:.0f}",
             f"{headline['metric']} {headline['value']:.3f}" if headline else "failed",
-            f"{r['latency_ms']:.1f}" if r["latency_ms"] is not None else "",
+            f"{r['latency_ms']:.2f}" if r["latency_ms"] is not None else "",
             ("[green]met[/green]" if met else "[red]missed[/red]")
             + f" (<= {seconds_target} s" + (f", >= {metric_target})" if metric_target else ")"),
         )
