@@ -1,0 +1,190 @@
+"""What the demo apps share: the model, the example inputs, the input checks and the About text.
+
+The Streamlit and Gradio apps differ only in their widgets. Everything that decides what a visitor
+sees lives here, so the two demos cannot drift apart, and both show what `evaluate` measured:
+predictions go through the same `Predictor` class as the project's `predict` and `evaluate` stages.
+
+Paths are relative to the folder the app runs from. Locally that is the project root; on the
+Hugging Face Space, `pocgen deploy` lays out the same paths (models/, reports/, data/splits/).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
+from surgical_tool_detector.inference import Predictor
+
+MODEL_FILE = Path("models/model.onnx")
+LABELS_FILE = Path("models/labels.json")
+METRICS_FILE = Path("reports/metrics.json")
+TEST_SPLIT = Path("data/splits/test.csv")
+TITLE = "Surgical Tool Detector"
+PROBLEM = (
+    "Surgical teams count every instrument by hand before closing, and an instrument "
+    "left on the operating table unnoticed (or inside the patient) is a retained- "
+    "instrument incident."
+)
+OBJECTIVE = (
+    "Tell at a glance whether each surgical tool is on the operating table, so post- "
+    "operative instrument counts take less time and a missing instrument is flagged "
+    "before closing."
+)
+DEFAULT_THRESHOLD = 0.5
+EXAMPLE_COUNT = 4
+# Limits that keep one visitor from stalling a small CPU Space: a 20 MB upload or a 40-megapixel
+# photo takes seconds and hundreds of MB just to decode, and the model resizes it anyway.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+# One colour per class, so the same class always gets the same box colour.
+BOX_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6"]
+
+
+class DemoError(Exception):
+    """Something the visitor (or the project's owner) can fix; the message is shown as it is."""
+
+
+def load_predictor() -> Predictor:
+    """Load the exported ONNX model once; the apps cache the result for every visitor."""
+    if not MODEL_FILE.exists() or not LABELS_FILE.exists():
+        raise DemoError(
+            f"No exported model at {MODEL_FILE}: run `make pipeline` in the project root "
+            "(or just its `export` stage), then start the demo again."
+        )
+    return Predictor(str(MODEL_FILE), str(LABELS_FILE))
+
+
+def read_image(data: bytes) -> Image.Image:
+    """Decode an upload into an upright RGB picture, or say in one sentence why it can't be used."""
+    if not data:
+        raise DemoError("The file is empty. Upload a JPEG, PNG or WebP photo.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DemoError(
+            f"The file is {len(data) / 1e6:.0f} MB; upload a photo under "
+            f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB."
+        )
+    try:
+        # Image.open only reads the header, so the size check below costs nothing.
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise DemoError(_too_large_message()) from None
+    except (UnidentifiedImageError, OSError):
+        raise DemoError(
+            "That file is not a picture this demo can read. Upload a JPEG, PNG or WebP photo."
+        ) from None
+    if image.width * image.height > MAX_PIXELS:
+        raise DemoError(_too_large_message(image.width, image.height))
+    try:
+        # Phones store portrait photos sideways plus a rotation tag; apply it before predicting.
+        return ImageOps.exif_transpose(image).convert("RGB")
+    except OSError:
+        raise DemoError(
+            "The picture is damaged or cut short. Try saving it again, or use another one."
+        ) from None
+
+
+def _too_large_message(width: int = 0, height: int = 0) -> str:
+    size = f" is {width}x{height} pixels" if width else " is too large"
+    return (
+        f"The picture{size}; upload one under {MAX_PIXELS / 1e6:.0f} megapixels "
+        "(a phone photo is about 12)."
+    )
+
+
+def draw_boxes(image: Image.Image, boxes: list[dict[str, Any]], classes: list[str]) -> Image.Image:
+    """Draw each box with its label and score, the way detection results are usually shown."""
+    canvas = image.copy()
+    draw = ImageDraw.Draw(canvas)
+    # Scale lines and text with the picture, so they stay readable on small and large photos.
+    line = max(2, round(min(canvas.size) / 150))
+    font = ImageFont.load_default(size=max(12, round(min(canvas.size) / 25)))
+    for box in boxes:
+        colour = BOX_COLOURS[classes.index(box["label"]) % len(BOX_COLOURS)]
+        x0, y0, x1, y1 = box["box"]
+        draw.rectangle((x0, y0, x1, y1), outline=colour, width=line)
+        caption = f"{box['label']} {box['score']:.2f}"
+        left, top, right, bottom = draw.textbbox((x0, y0), caption, font=font)
+        # Put the caption above the box, or inside it when the box touches the top edge.
+        shift = bottom - top + 2 * line if y0 - (bottom - top) - 2 * line >= 0 else 0
+        draw.rectangle((left, top - shift, right + 2 * line, bottom - shift + line), fill=colour)
+        draw.text((x0 + line, y0 - shift), caption, fill="white", font=font)
+    return canvas
+
+
+def score_rows(result: dict[str, Any]) -> list[tuple[str, float]]:
+    """(label, score) pairs, highest first: class probabilities, or one row per detected box."""
+    if "boxes" in result:
+        return [(box["label"], box["score"]) for box in result["boxes"]]
+    return sorted(result["scores"].items(), key=lambda pair: pair[1], reverse=True)
+
+
+def summary(result: dict[str, Any], threshold: float) -> str:
+    """The one sentence a visitor reads first, with what the threshold means for this result."""
+    if "boxes" in result:
+        found = result["boxes"]
+        if not found:
+            return (
+                f"Nothing found with confidence of at least {threshold:.2f}. "
+                "Lower the threshold to see weaker guesses."
+            )
+        listed = ", ".join(f"{box['label']} {box['score']:.2f}" for box in found)
+        noun = "object" if len(found) == 1 else "objects"
+        return f"Found {len(found)} {noun}: {listed}."
+    label, score = result["label"], result["scores"][result["label"]]
+    sentence = f"Prediction: {label} ({score:.2f})."
+    if score < threshold:
+        # The model still names its best guess; the threshold says when a person should look.
+        sentence += f" That is below the {threshold:.2f} threshold: a person should check this one."
+    return sentence
+
+
+def examples() -> list[str]:
+    """A few inputs from the test split (one per class first), so visitors can try the model."""
+    if not TEST_SPLIT.exists():
+        return []
+    with TEST_SPLIT.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows = [row for row in rows if Path(row["path"]).exists()]
+    ordered = rows
+    return [row["path"] for row in ordered[:EXAMPLE_COUNT]]
+
+
+def writeup_link() -> str:
+    """Markdown pointing at the writeup: the Space's README online, the local README otherwise."""
+    space = os.environ.get("SPACE_ID")  # Hugging Face sets this inside every Space
+    if space:
+        return f"[Read the writeup](https://huggingface.co/spaces/{space}/blob/main/README.md)"
+    return "The writeup is `README.md` in the project folder."
+
+
+def about_markdown() -> str:
+    """The About panel: the problem, the objective, the measured results and where to read more."""
+    lines = [f"**Problem.** {PROBLEM}", "", f"**Objective.** {OBJECTIVE}", ""]
+    if METRICS_FILE.exists():
+        metrics = json.loads(METRICS_FILE.read_text(encoding="utf-8"))
+        headline = metrics["headline"]
+        lines.append(f"**{headline['metric']}** on the test split: **{headline['value']:.3f}**")
+        baseline = metrics.get("baseline", {})
+        if headline["metric"] in baseline.get("metrics", {}):
+            value = baseline["metrics"][headline["metric"]]
+            lines.append(f"(baseline, {baseline['name']}: {value:.3f})")
+        lines.append("")
+        others = [
+            f"{name} {value:.3f}"
+            for name, value in metrics["metrics"].items()
+            if name != headline["metric"]
+        ]
+        if others:
+            lines += ["Also: " + ", ".join(others) + ".", ""]
+        if metrics.get("sample_data"):
+            lines += ["_Trained on the built-in sample data, not on real data yet._", ""]
+    else:
+        lines += ["_No metrics yet: run `python -m surgical_tool_detector evaluate`._", ""]
+    lines.append(writeup_link())
+    return "\n".join(lines)
