@@ -288,3 +288,36 @@ def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> 
     code, report = grade(ticket_router, "--rubric", str(rubric))
     assert code == 1 and report["items"][0]["status"] == "fail"
     assert "ValueError" in report["items"][0]["evidence"]
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        (
+            ["synth"] * 3,
+            (
+                "pass",
+                "all 3 items made and labeled by the cut-and-paste synthesizer (boxes measured "
+                "from pasted pixels); no human labels",
+            ),
+        ),
+        (
+            ["synth", "synth", "photos"],
+            ("fail", "no reports/labels.json: label, then run `python -m defect_spotter label pull`"),
+        ),
+    ],
+)
+def test_synthesized_labels_need_no_annotators(
+    tmp_path: Path, sources: list[str], expected: tuple[str, str]
+) -> None:
+    """Boxes the synthesizer measured need no agreement; photos mixed in still need labels."""
+    project = render(tmp_path / "defect-spotter", task="object-detection")
+    manifest = "item,source,group,collected_at,original_path,license_note\n" + "".join(
+        f"{source}/{n}.jpg,{source},g{n},2026-11-26T00:00:00+00:00,x.jpg,own\n"
+        for n, source in enumerate(sources)
+    )
+    (project / "data" / "manifest.csv").write_text(manifest, encoding="utf-8")
+    rubric = tmp_path / "labels.yaml"
+    rubric.write_text("items:\n  - {id: labels, title: Labels, weight: 1, check: labels}\n")
+    _, report = grade(project, "--rubric", str(rubric))
+    assert (report["items"][0]["status"], report["items"][0]["evidence"]) == expected

@@ -21,6 +21,7 @@ from pocgen.errors import PocgenError
 
 METRICS_SCHEMA_VERSION = 1
 SAMPLE_SOURCE = "sample"
+SYNTH_SOURCE = "synth"  # `collect synth`: images and boxes made by the cut-and-paste synthesizer
 
 # Which stage (of `python -m <package> ...`, or pocgen itself) writes each report.
 REPORTS = {
