@@ -303,7 +303,10 @@ def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> 
         ),
         (
             ["synth", "synth", "photos"],
-            ("fail", "no reports/labels.json: label, then run `python -m defect_spotter label pull`"),
+            (
+                "fail",
+                "no reports/labels.json: label, then run `python -m defect_spotter label pull`",
+            ),
         ),
     ],
 )
