@@ -324,3 +324,33 @@ def test_synthesized_labels_need_no_annotators(
     rubric.write_text("items:\n  - {id: labels, title: Labels, weight: 1, check: labels}\n")
     _, report = grade(project, "--rubric", str(rubric))
     assert (report["items"][0]["status"], report["items"][0]["evidence"]) == expected
+
+
+def test_writeup_waiting_only_for_the_deploy_is_fresh(tmp_path: Path) -> None:
+    """Not deployed yet fails `deployed`, not the writeup as well: the Demo section says so."""
+    project = render(tmp_path / "defect-spotter")
+    write_known_artifacts(project)
+    (project / "reports" / "deploy.json").unlink()
+    assert run_pocgen("writeup", project).exit_code == 0
+    readme = project / "README.md"
+    readme.write_text(
+        readme.read_text(encoding="utf-8")
+        .replace(
+            "_Write what this model does not do well, and where its data falls short._", "Few."
+        )
+        .replace("_Write what you would do with another week._", "More photos."),
+        encoding="utf-8",
+    )
+    rubric = tmp_path / "writeup.yaml"
+    rubric.write_text(
+        "items:\n"
+        "  - {id: writeup, title: Writeup, weight: 1, check: writeup_fresh}\n"
+        "  - {id: deployed, title: Deployed, weight: 1, check: deployed}\n"
+    )
+    _, report = grade(project, "--rubric", str(rubric))
+    found = {item["id"]: (item["status"], item["evidence"]) for item in report["items"]}
+    assert found["writeup"] == (
+        "pass",
+        "7 sections fresh, none empty; demo awaits `pocgen deploy` (graded by `deployed`)",
+    )
+    assert found["deployed"][0] == "fail"

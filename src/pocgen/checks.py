@@ -23,6 +23,7 @@ from pocgen.writeup import Plan, empty_user_sections, plan_writeup
 
 Status = Literal["pass", "fail", "warn"]
 AGREEMENT_KEYS = ("kappa", "cohen_kappa", "f1_50", "f1", "mean_iou", "iou")
+DEPLOY_COMMAND = "pocgen deploy"  # what the Demo section waits for until the Space is online
 
 
 @dataclass(frozen=True)
@@ -247,11 +248,18 @@ def writeup_fresh(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "fail", "stale sections: " + ", ".join(plan.stale) + "; run `pocgen writeup`"
         )
-    empty = [f"{name} (needs `{cmds[0]}`)" for name, cmds in plan.waiting.items()]
+    # A section that waits only for the deploy says so truthfully; `deployed` grades the deploy,
+    # so counting it here too would fail one missing step twice.
+    waiting = {name: cmds for name, cmds in plan.waiting.items() if set(cmds) != {DEPLOY_COMMAND}}
+    empty = [f"{name} (needs `{cmds[0]}`)" for name, cmds in waiting.items()]
     empty += [f"{title} (yours to write)" for title in empty_user_sections(plan.readme_before)]
     if empty:
         return Verdict("fail", "empty sections: " + ", ".join(empty))
-    return Verdict("pass", f"{len(plan.sections)} sections fresh, none empty")
+    deploy_only = [name for name in plan.waiting if name not in waiting]
+    note = f"; {', '.join(deploy_only)} awaits `{DEPLOY_COMMAND}` (graded by `deployed`)"
+    return Verdict(
+        "pass", f"{len(plan.sections)} sections fresh, none empty" + (note if deploy_only else "")
+    )
 
 
 def resume_bullets(ctx: Context, threshold: float | None) -> Verdict:
