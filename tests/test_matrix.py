@@ -113,7 +113,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _package(project: Path) -> str:
-    return next(path.name for path in (project / "src").iterdir() if path.is_dir())
+    return next(path.parent.name for path in (project / "src").glob("*/__main__.py"))
 
 
 @pytest.mark.parametrize(("combo_id", "answers"), list(zip(IDS, MATRIX, strict=True)), ids=IDS)
