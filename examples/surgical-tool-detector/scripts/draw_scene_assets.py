@@ -5,13 +5,13 @@ cut out with any background-removal tool, plus photos of empty operating tables.
 no operating room, so this script draws both by code instead, and says so everywhere the data
 shows up:
 
-    assets/cutouts/<class>/*.png   instruments on a transparent background (RGBA)
-    assets/backgrounds/*.jpg       operating-table scenes: drapes, trays, gauze, tubing, lighting
+    data/interim/cutouts/<class>/*.png   instruments on a transparent background (RGBA)
+    data/interim/backgrounds/*.jpg       operating-table scenes: drapes, trays, gauze, tubing, lighting
 
 The project's own cut-and-paste collector then makes the labeled training images:
 
-    python -m surgical_tool_detector collect synth --cutouts assets/cutouts \
-        --backgrounds assets/backgrounds --count 1200
+    python -m surgical_tool_detector collect synth --cutouts data/interim/cutouts \
+        --backgrounds data/interim/backgrounds --count 1200
 
 Run: python scripts/draw_scene_assets.py [--seed 7]
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-ASSETS = Path("assets")
+ASSETS = Path("data/interim")  # gitignored: drawn again by this script
 CUTOUTS_PER_CLASS = 8
 BACKGROUNDS = 60
 SCENE_SIZE = 512

@@ -3,7 +3,7 @@
 # refill the README's writeup. Every step is one of the project's own commands, in order.
 #
 #   scripts/reproduce.sh           # refuses to touch data you already have
-#   scripts/reproduce.sh --fresh   # first deletes assets/ and data/ (raw, labels, splits)
+#   scripts/reproduce.sh --fresh   # first deletes data/ (raw, interim, labels, splits)
 #
 # Needs the project installed (pip install -e '.[dev]') and pocgen on PATH for the last step.
 # PYTHON=path/to/python picks another interpreter. About 10-15 minutes on 2 CPU cores.
@@ -18,16 +18,16 @@ if ! command -v pocgen >/dev/null; then
 fi
 if [[ "${1:-}" == "--fresh" ]]; then
     # Everything this script makes again: drawn assets, images, their labels and the splits.
-    rm -rf assets data/raw data/labels data/splits
-elif [[ -d data/raw || -d assets ]]; then
-    echo "data/raw/ or assets/ exists: move your data away, or run scripts/reproduce.sh --fresh to delete assets/ and data/ and start over." >&2
+    rm -rf data/interim data/raw data/labels data/splits
+elif [[ -d data/raw || -d data/interim ]]; then
+    echo "data/raw/ or data/interim/ exists: move your data away, or run scripts/reproduce.sh --fresh to delete them and start over." >&2
     exit 1
 fi
 # The committed manifest records the last run; collect appends, so this run starts a new one.
 rm -f data/manifest.csv
 
 "$PYTHON" scripts/draw_scene_assets.py --seed 7
-"${RUN[@]}" collect synth --cutouts assets/cutouts --backgrounds assets/backgrounds \
+"${RUN[@]}" collect synth --cutouts data/interim/cutouts --backgrounds data/interim/backgrounds \
     --count 1200 --license-note "synthetic: drawn by code"
 "${RUN[@]}" validate
 "${RUN[@]}" split
