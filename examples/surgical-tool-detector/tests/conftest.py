@@ -6,10 +6,8 @@ the project's settings inside a temporary folder: no test touches your real data
 
 from __future__ import annotations
 
-import os
+import importlib
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -39,15 +37,20 @@ def exported_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project folder with a tiny trained, exported and evaluated model, built once per session.
 
     It runs the project's own smoke pipeline (a tiny slice of the sample data, one short epoch),
-    so the demo apps and predictions are tested on a real model in seconds.
+    so the demo apps and predictions are tested on a real model in seconds. The stages run in
+    this process, as `main([...])` calls, so torch is imported once for the whole test session
+    (test_cli checks that `python -m` works as a separate process).
     """
+    main = importlib.import_module(f"{PACKAGE}.cli").main
     root = tmp_path_factory.mktemp("exported")
     shutil.copy(PROJECT_ROOT / "params.yaml", root / "params.yaml")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
-    for stage in SMOKE_PIPELINE:
-        command = [sys.executable, "-m", PACKAGE, *stage]
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
-        assert done.returncode == 0, f"{' '.join(stage)} failed:\n{done.stdout}{done.stderr}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)  # stages read and write relative to the project root
+        for stage in SMOKE_PIPELINE:
+            try:
+                main(stage)
+            except SystemExit as error:  # a StageError: its one line is in the captured stderr
+                pytest.fail(f"`{' '.join(stage)}` exited with code {error.code}")
     return root
 
 

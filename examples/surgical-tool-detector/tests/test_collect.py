@@ -11,7 +11,13 @@ from PIL import Image
 from surgical_tool_detector.cli import main
 from surgical_tool_detector.collect import Cutout, PasteSettings, paste_objects
 from surgical_tool_detector.config import RAW_DIR, load_params
-from surgical_tool_detector.dataset import box_file, box_problem, list_images, read_boxes, read_manifest
+from surgical_tool_detector.dataset import (
+    box_file,
+    box_problem,
+    list_images,
+    read_boxes,
+    read_manifest,
+)
 
 
 def photo(path: Path, seed: int, size: tuple[int, int] = (64, 48), orientation: int = 1):

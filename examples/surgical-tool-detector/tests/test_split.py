@@ -6,7 +6,11 @@ import pytest
 from PIL import Image
 
 from surgical_tool_detector.cli import main
-from surgical_tool_detector.config import MANIFEST_FILE, RAW_DIR, SPLITS_DIR
+from surgical_tool_detector.config import (
+    MANIFEST_FILE,
+    RAW_DIR,
+    SPLITS_DIR,
+)
 from surgical_tool_detector.dataset import (
     MANIFEST_COLUMNS,
     append_csv,

@@ -2,9 +2,13 @@
 
 Three sources, one subcommand each:
 
-    python -m surgical_tool_detector collect folder PHOTOS/        # images, any depth, EXIF rotation applied
-    python -m surgical_tool_detector collect video CLIP.mp4 --fps 2  # sharp, distinct frames of a video
-    python -m surgical_tool_detector collect synth --cutouts CUTOUTS/ --backgrounds BACKGROUNDS/ --count 300
+    # images, any depth, EXIF rotation applied
+    python -m surgical_tool_detector collect folder PHOTOS/
+    # sharp, distinct frames of a video
+    python -m surgical_tool_detector collect video CLIP.mp4 --fps 2
+    # cut-outs pasted onto background photos, with their boxes
+    python -m surgical_tool_detector collect synth --cutouts CUTOUTS/ --backgrounds BACKGROUNDS/ \\
+        --count 300
 
 Every item gets a row in data/manifest.csv: its source, its group (items of one group always land
 in the same split, so near-copies cannot leak from train into test), when it was collected, the

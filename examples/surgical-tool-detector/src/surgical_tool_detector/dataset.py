@@ -87,7 +87,9 @@ def read_split(name: str) -> list[dict[str, str]]:
     """
     path = SPLITS_DIR / f"{name}.csv"
     if not path.exists():
-        raise StageError(f"{path} not found: run `python -m surgical_tool_detector split` first.")
+        raise StageError(
+            f"{path} not found: run `python -m surgical_tool_detector split` first."
+        )
     return read_csv(path)
 
 

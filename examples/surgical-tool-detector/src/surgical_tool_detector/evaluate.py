@@ -350,7 +350,9 @@ def dataset_summary(splits: dict[str, list[dict[str, str]]], classes: list[str])
 def read_training_report() -> dict[str, Any]:
     """What `train` recorded: model, time, machine, commit."""
     if not TRAINING_FILE.exists():
-        raise StageError(f"{TRAINING_FILE} not found: run `python -m surgical_tool_detector train` first.")
+        raise StageError(
+            f"{TRAINING_FILE} not found: run `python -m surgical_tool_detector train` first."
+        )
     return json.loads(TRAINING_FILE.read_text(encoding="utf-8"))
 
 

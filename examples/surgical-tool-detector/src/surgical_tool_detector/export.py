@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> None:
     if not check_rows:
         raise StageError("the val split is empty, so the export cannot be checked: run `split`.")
     if not CHECKPOINT_FILE.exists():
-        raise StageError(f"{CHECKPOINT_FILE} not found: run `python -m surgical_tool_detector train` first.")
+        raise StageError(
+            f"{CHECKPOINT_FILE} not found: run `python -m surgical_tool_detector train` first."
+        )
     checkpoint = torch.load(CHECKPOINT_FILE, map_location="cpu")
     config = checkpoint["config"]
     if config["classes"] != params["classes"]:

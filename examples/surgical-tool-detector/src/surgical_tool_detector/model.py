@@ -17,7 +17,6 @@ This is the idea of CenterNet (Zhou et al., 2019, "Objects as Points") without i
 from __future__ import annotations
 
 import torch
-import torchvision
 from torch import nn
 
 # ImageNet statistics: pretrained weights expect them, and they are a fine scale for scratch too.
@@ -65,6 +64,10 @@ class MobileNetEncoder(nn.Module):
 
     def __init__(self, pretrained: bool) -> None:
         super().__init__()
+        # Imported here, not at the top: torchvision takes seconds to import, and the tiny
+        # encoder (smoke runs, tests, offline training) does not need it.
+        import torchvision
+
         weights = torchvision.models.MobileNet_V3_Small_Weights.IMAGENET1K_V1
         layers = torchvision.models.mobilenet_v3_small(weights=weights if pretrained else None)
         layers = layers.features

@@ -86,7 +86,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
 
 def run(args: argparse.Namespace) -> None:
     if not ONNX_FILE.exists() or not LABELS_JSON_FILE.exists():
-        raise StageError(f"{ONNX_FILE} not found: run `python -m surgical_tool_detector export` first.")
+        raise StageError(
+            f"{ONNX_FILE} not found: run `python -m surgical_tool_detector export` first."
+        )
     inputs = list(args.inputs)
     if not inputs and args.smoke:
         inputs = [row["path"] for row in read_split("test")[:2]]
