@@ -288,3 +288,17 @@ def test_hand_edits_outside_markers_survive(
     assert outside(written) == pieces
     assert [r.name for r in find_regions(written)] == [r.name for r in regions]
     assert plan_writeup(finished).stale == []
+
+
+def test_synthesized_labels_are_described_not_awaited(project: Path) -> None:
+    """Images and boxes from `collect synth`: no Label Studio claim, no wait for `label pull`."""
+    (project / "data" / "manifest.csv").write_text(
+        "item,source,group,collected_at,original_path,license_note\n"
+        "synth/a.jpg,synth,synth:table.jpg,2026-11-26T00:00:00+00:00,table.jpg,drawn\n",
+        encoding="utf-8",
+    )
+    plan = plan_writeup(project)
+    data = plan.sections["data"]
+    assert not any("label" in command for command in plan.waiting["data"])  # split, validate
+    assert "measured from the pixels it pasted" in data.body
+    assert "Labeled in Label Studio" not in data.body
