@@ -102,6 +102,12 @@ class Project:
         counts = self.source_counts()
         return bool(counts) and set(counts) == {SAMPLE_SOURCE}
 
+    @property
+    def synth_only(self) -> bool:
+        """Every item made by `collect synth`: images and boxes from the synthesizer, no person."""
+        counts = self.source_counts()
+        return bool(counts) and set(counts) == {SYNTH_SOURCE}
+
     def split_sizes(self) -> dict[str, int]:
         if self.metrics and isinstance(self.metrics.get("dataset"), dict):
             sizes = {k: v for k, v in self.metrics["dataset"].items() if isinstance(v, int)}

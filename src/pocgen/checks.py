@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from pocgen import probes
-from pocgen.artifacts import SAMPLE_SOURCE, SYNTH_SOURCE, Project
+from pocgen.artifacts import SAMPLE_SOURCE, Project
 from pocgen.formatting import count, metric_name, number
 from pocgen.sections import agreement_of, blocking_reasons, headline, target
 from pocgen.topics import worn_topic
@@ -124,13 +124,13 @@ def labels(ctx: Context, threshold: float | None) -> Verdict:
     minimum = threshold if threshold is not None else 0.6
     project = ctx.project
     if project.labels is None:
-        sources = project.source_counts()
-        if sources and set(sources) == {SYNTH_SOURCE}:
+        if project.synth_only:
+            items = number(sum(project.source_counts().values()))
             # `collect synth` measures each box from the pixels it pasted: exact by construction,
             # with no person whose labels could disagree. Mixed with photos, those need labels.
             return Verdict(
                 "pass",
-                f"all {number(sum(sources.values()))} items made and labeled by the "
+                f"all {items} items made and labeled by the "
                 "cut-and-paste synthesizer (boxes measured from pasted pixels); no human labels",
             )
         if project.answers.get("labeling") != "label-studio":

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pocgen.artifacts import SAMPLE_SOURCE, SYNTH_SOURCE, Project
+from pocgen.artifacts import SAMPLE_SOURCE, Project
 from pocgen.formatting import (
     count,
     duration,
@@ -264,8 +264,7 @@ def data(project: Project) -> Section:
 
     # The sample's labels carry the annotator "sample": not a person worth naming.
     annotators = [name for name in project.annotators() if name != SAMPLE_SOURCE]
-    sources = project.source_counts()
-    if project.labels is None and sources and set(sources) == {SYNTH_SOURCE}:
+    if project.labels is None and project.synth_only:
         out.add(
             f"**Labels.** Made with the images by the cut-and-paste synthesizer "
             f"(`{project.command('collect')} synth`): each box is measured from the pixels it "
