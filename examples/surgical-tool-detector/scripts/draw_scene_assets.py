@@ -5,8 +5,8 @@ cut out with any background-removal tool, plus photos of empty operating tables.
 no operating room, so this script draws both by code instead, and says so everywhere the data
 shows up:
 
-    data/interim/cutouts/<class>/*.png   instruments on a transparent background (RGBA)
-    data/interim/backgrounds/*.jpg       operating-table scenes: drapes, trays, gauze, tubing, lighting
+    data/interim/cutouts/<class>/*.png  instruments on a transparent background (RGBA)
+    data/interim/backgrounds/*.jpg      empty operating tables: drapes, trays, gauze, tubing, lamp
 
 The project's own cut-and-paste collector then makes the labeled training images:
 
