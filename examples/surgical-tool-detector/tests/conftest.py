@@ -41,7 +41,7 @@ def exported_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     this process, as `main([...])` calls, so torch is imported once for the whole test session
     (test_cli checks that `python -m` works as a separate process).
     """
-    main = importlib.import_module(f"{PACKAGE}.cli").main
+    main = importlib.import_module(f"{PACKAGE}.cli").main  # `from <package>.cli import main`
     root = tmp_path_factory.mktemp("exported")
     shutil.copy(PROJECT_ROOT / "params.yaml", root / "params.yaml")
     with pytest.MonkeyPatch.context() as patch:

@@ -130,6 +130,8 @@ def test_synth_makes_labeled_images_and_lists_bad_cutouts(workdir, capsys):
     images = list_images()
     assert len(images) == 8
     assert {row["group"] for row in read_manifest().values()} == {"synth:table.jpg"}
+    # collect.objects may start at 0 (empty tables as negatives): then an image may have no box.
+    fewest = min(load_params()["collect"]["objects"][0], 1)
     for item in images:
         boxes = read_boxes(box_file(item), len(classes))
-        assert boxes and all(box_problem(box) is None for box in boxes)
+        assert len(boxes) >= fewest and all(box_problem(box) is None for box in boxes)
