@@ -271,9 +271,14 @@ def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> 
     folder.mkdir()
     notebook = nbformat.v4.new_notebook()
     # Run from the notebook's own folder, as Jupyter does: the project is one level up.
+    # It also tries to replace the user's model, as a training notebook would: check runs the
+    # notebooks on a scratch copy in smoke mode, so the project's own files stay as they were.
     notebook.cells = [
         nbformat.v4.new_code_cell(
-            "from pathlib import Path\nassert Path('../params.yaml').exists()"
+            "import os\nfrom pathlib import Path\nassert Path('../params.yaml').exists()\n"
+            "assert os.environ['POC_SMOKE'] == '1'\n"
+            "Path('../models').mkdir(exist_ok=True)\n"
+            "Path('../models/model.onnx').write_text('overwritten by a notebook')"
         )
     ]
     nbformat.write(notebook, folder / "01-explore-data.ipynb")
@@ -287,6 +292,7 @@ def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> 
     code, report = grade(ticket_router, "--rubric", str(rubric))
     assert report["items"][0]["status"] == "pass", report["items"][0]
     assert report["items"][0]["evidence"].startswith("1 notebooks ran in")
+    assert not (ticket_router / "models" / "model.onnx").exists()
     assert report["items"][1]["status"] == "warn"  # a notebook, but no quality report yet
 
     notebook.cells.append(nbformat.v4.new_code_cell("raise ValueError('broken cell')"))

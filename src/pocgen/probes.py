@@ -9,6 +9,7 @@ timeout, and stopped by its own PID.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -99,10 +100,24 @@ def run_tests(root: Path, timeout: float = 900) -> Outcome:
     return run_command([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root, timeout)
 
 
+# What a copy of the project for the notebooks leaves out: environments, history, build output.
+_NOT_COPIED = shutil.ignore_patterns(".venv", ".git", ".label-studio", "dist", "__pycache__")
+
+
 def run_notebooks(root: Path, notebooks: list[Path], timeout: float = 900) -> Outcome:
+    """Execute the notebooks in smoke mode, in a copy of the project.
+
+    Notebooks run stages that write models/ and reports/; a check must never replace the model a
+    user trained, so they run on a scratch copy, with POC_SMOKE=1 (seconds, not a full training):
+    the question is whether they execute, not what they train.
+    """
     python = project_python(root)
     names = [str(path.relative_to(root)) for path in notebooks]
-    return run_command([python, "-c", _NOTEBOOK_SCRIPT, *names], root, timeout)
+    with tempfile.TemporaryDirectory(prefix="pocgen-notebooks-") as scratch:
+        copy = Path(scratch) / root.name
+        shutil.copytree(root, copy, ignore=_NOT_COPIED, symlinks=True)
+        env = {**os.environ, "POC_SMOKE": "1"}
+        return run_command([python, "-c", _NOTEBOOK_SCRIPT, *names], copy, timeout, env=env)
 
 
 def _free_port() -> int:
