@@ -28,13 +28,13 @@ TEST_SPLIT = Path("data/splits/test.csv")
 TITLE = "Surgical Tool Detector"
 PROBLEM = (
     "Surgical teams count every instrument by hand before closing, and an instrument "
-    "left on the operating table unnoticed (or inside the patient) is a retained- "
-    "instrument incident."
+    "left on the operating table unnoticed (or inside the patient) is a "
+    "retained-instrument incident."
 )
 OBJECTIVE = (
-    "Tell at a glance whether each surgical tool is on the operating table, so post- "
-    "operative instrument counts take less time and a missing instrument is flagged "
-    "before closing."
+    "Tell at a glance whether each surgical tool is on the operating table, so "
+    "post-operative instrument counts take less time and a missing instrument is "
+    "flagged before closing."
 )
 DEFAULT_THRESHOLD = 0.5
 EXAMPLE_COUNT = 4
