@@ -387,8 +387,3 @@ CHECKS: dict[str, Callable[[Context, float | None], Verdict]] = {
         course_answers,
     )
 }
-
-
-def describe(name: str) -> str:
-    """The first line of a check's docstring: what it verifies, for `--help` and the docs."""
-    return (CHECKS[name].__doc__ or "").strip().splitlines()[0]

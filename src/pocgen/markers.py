@@ -38,14 +38,12 @@ def fingerprint(text: str) -> str:
 
 @dataclass(frozen=True)
 class Region:
-    """One marker pair: `start`/`end` span the pair, `body_start`/`body_end` the text inside."""
+    """One marker pair: `start`/`end` span the pair, `body` is the text inside."""
 
     name: str
     sha: str | None
     start: int
     end: int
-    body_start: int
-    body_end: int
     body: str
 
     @property
@@ -83,8 +81,6 @@ def find_regions(text: str, where: str = "README.md") -> list[Region]:
                     opened["sha"],
                     opened.start(),
                     match.end(),
-                    opened.end(),
-                    match.start(),
                     body,
                 )
             )
