@@ -47,10 +47,21 @@ def _matrix() -> list[dict[str, str]]:
                 "ci": "github-actions" if index // 2 % 2 == 0 else "none",
                 "license": LICENSES[index % len(LICENSES)],
                 "python_version": PYTHONS[index % len(PYTHONS)],
-                "project_name": f"Matrix {index}",
+                **(longest_names(index) if index % 6 == 5 else {"project_name": f"Matrix {index}"}),
             }
         )
     return combos
+
+
+def longest_names(index: int) -> dict[str, str]:
+    """The longest project and package names copier.yml accepts (60 and 25 characters).
+
+    Both are written into the generated code; at these lengths every line must still pass ruff.
+    """
+    return {
+        "project_name": f"Matrix {index:02d}: the operating table's surgical instrument counter",
+        "package_name": f"matrix_{index:02d}_surgical_instrument"[:25],
+    }
 
 
 MATRIX = _matrix()

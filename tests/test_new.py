@@ -130,6 +130,9 @@ def test_registered_template_from_an_installed_package(tmp_path: Path):
         (["-t", "file:///nonexistent/repo.git"], "could not fetch template"),
         (["--data", "task=segmentation"], "Invalid choice for 'task'"),
         (["--data", "project_slug=Not A Slug"], "project_slug must be lowercase"),
+        (["--data", 'project_name=The "Counter"'], "can't contain double quotes or backslashes"),
+        (["--data", "project_name=" + "x" * 61], "project_name must be at most 60 characters"),
+        (["--data", "package_name=" + "p" * 26], "package_name must be at most 25 characters"),
         (["--data", "task=image-classification", "--data", "classes=cat"], "at least 2 classes"),
         (["--data", "classes=a, a"], "classes must be unique"),
         (["--data", "classes=a/b, c"], "safe as a folder name"),
@@ -295,3 +298,17 @@ def test_answers_with_quotes_and_backslashes_stay_valid_toml(tmp_path: Path):
     project = tomllib.loads((tmp_path / "p" / "pyproject.toml").read_text())["project"]
     assert project["description"] == problem
     assert project["authors"][0]["name"] == 'Ana "the builder" Díaz'
+
+
+def test_long_project_name_gets_a_package_name_cut_at_a_whole_word(tmp_path: Path):
+    # The default package name comes from the slug; past copier.yml's 25 characters it is cut
+    # back to the last whole word instead of failing its own validator.
+    result = run_pocgen(
+        "new",
+        tmp_path / "p",
+        "--defaults",
+        "--data",
+        "project_name=Retained Surgical Instrument Detector",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "p" / "src" / "retained_surgical" / "__main__.py").is_file()
