@@ -1,6 +1,6 @@
 """Keep a small, committed preview of the synthetic data: 8 test images and their true boxes.
 
-The data itself is not committed (data/ is gitignored: 1,200 images, ~55 MB). A visitor still
+The data itself is not committed (data/ is gitignored: 2,000 images, ~95 MB). A visitor still
 wants to see what the model was trained on, and the example's tests want a real image to run the
 committed model on, so this script copies 8 images of the test split (one of them an empty table)
 with their YOLO label files to docs/preview/, and draws them with their boxes in one sheet,

@@ -11,7 +11,7 @@ shows up:
 The project's own cut-and-paste collector then makes the labeled training images:
 
     python -m surgical_tool_detector collect synth --cutouts data/interim/cutouts \
-        --backgrounds data/interim/backgrounds --count 1200
+        --backgrounds data/interim/backgrounds --count 2000
 
 Run: python scripts/draw_scene_assets.py [--seed 7]
 """

@@ -30,7 +30,10 @@ STAGES = {
 def _overview_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m surgical_tool_detector",
-        description="Surgical Tool Detector: every stage of the pipeline, one module each.",
+        description=(
+            "Surgical Tool Detector: "
+            "every stage of the pipeline, one module each."
+        ),
     )
     subparsers = parser.add_subparsers(title="stages", metavar="STAGE")
     for name, summary in STAGES.items():

@@ -7,8 +7,8 @@ Three sources, one subcommand each:
     # sharp, distinct frames of a video
     python -m surgical_tool_detector collect video CLIP.mp4 --fps 2
     # cut-outs pasted onto background photos, with their boxes
-    python -m surgical_tool_detector collect synth --cutouts CUTOUTS/ --backgrounds BACKGROUNDS/ \\
-        --count 300
+    python -m surgical_tool_detector collect synth --cutouts CUTOUTS/ \\
+        --backgrounds BACKGROUNDS/ --count 300
 
 Every item gets a row in data/manifest.csv: its source, its group (items of one group always land
 in the same split, so near-copies cannot leak from train into test), when it was collected, the
@@ -506,7 +506,8 @@ def run(args: argparse.Namespace) -> None:
     if is_sample_data(read_manifest()):
         console.print(
             "[yellow]note:[/] data/raw still holds the built-in sample; remove it with "
-            "`python -m surgical_tool_detector sample --remove` before you train on your own data."
+            "`python -m surgical_tool_detector sample --remove` before you train on your own "
+            "data."
         )
     for problem in problems:
         console.print(f"[red]problem:[/] {problem}")

@@ -214,8 +214,8 @@ def connect() -> tuple[Any, str]:
     if not url or not key:
         raise StageError(
             "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are not set: run "
-            "`python -m surgical_tool_detector label serve` (it writes both to .env), or put your "
-            "own server's URL and token in .env."
+            "`python -m surgical_tool_detector label serve` (it writes both to .env), or put "
+            "your own server's URL and token in .env."
         )
     try:
         from label_studio_sdk import LabelStudio
@@ -873,8 +873,9 @@ def pull(args: argparse.Namespace) -> None:
         if server_classes != classes:
             raise StageError(
                 f"classes changed since the last push: params.yaml has {classes}, the Label "
-                f"Studio project has {server_classes}. Run `python -m surgical_tool_detector label "
-                "push` to update the project, then pull again."
+                f"Studio project has {server_classes}. Run "
+                "`python -m surgical_tool_detector label push` to update the project, then pull "
+                "again."
             )
         # JSON, not Label Studio's YOLO or CSV export: those include unlabeled tasks as empty
         # labels and rename files; here every annotation is checked before it is saved.
