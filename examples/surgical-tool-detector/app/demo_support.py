@@ -38,6 +38,8 @@ OBJECTIVE = (
 )
 DEFAULT_THRESHOLD = 0.5
 EXAMPLE_COUNT = 4
+# evaluate's metric keys, as a visitor reads them.
+METRIC_NAMES = {"map50": "mAP@0.5", "map50_95": "mAP@0.5:0.95"}
 # Limits that keep one visitor from stalling a small CPU Space: a 20 MB upload or a 40-megapixel
 # photo takes seconds and hundreds of MB just to decode, and the model resizes it anyway.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -169,16 +171,17 @@ def about_markdown() -> str:
     if METRICS_FILE.exists():
         metrics = json.loads(METRICS_FILE.read_text(encoding="utf-8"))
         headline = metrics["headline"]
-        lines.append(f"**{headline['metric']}** on the test split: **{headline['value']:.3f}**")
+        name = METRIC_NAMES.get(headline["metric"], headline["metric"])
+        lines.append(f"**{name}** on the test split: **{headline['value']:.3f}**")
         baseline = metrics.get("baseline", {})
         if headline["metric"] in baseline.get("metrics", {}):
             value = baseline["metrics"][headline["metric"]]
             lines.append(f"(baseline, {baseline['name']}: {value:.3f})")
         lines.append("")
         others = [
-            f"{name} {value:.3f}"
-            for name, value in metrics["metrics"].items()
-            if name != headline["metric"]
+            f"{METRIC_NAMES.get(key, key)} {value:.3f}"
+            for key, value in metrics["metrics"].items()
+            if key != headline["metric"]
         ]
         if others:
             lines += ["Also: " + ", ".join(others) + ".", ""]
