@@ -165,21 +165,31 @@ def writeup_link() -> str:
     return "The writeup is `README.md` in the project folder."
 
 
+def metric_markdown(key: str) -> str:
+    """A metric's name for the About panel's markdown.
+
+    The @ is escaped: Markdown renderers turn an unescaped "mAP@0.5" into an email link.
+    """
+    return METRIC_NAMES.get(key, key).replace("@", "\\@")
+
+
 def about_markdown() -> str:
     """The About panel: the problem, the objective, the measured results and where to read more."""
     lines = [f"**Problem.** {PROBLEM}", "", f"**Objective.** {OBJECTIVE}", ""]
     if METRICS_FILE.exists():
         metrics = json.loads(METRICS_FILE.read_text(encoding="utf-8"))
         headline = metrics["headline"]
-        name = METRIC_NAMES.get(headline["metric"], headline["metric"])
-        lines.append(f"**{name}** on the test split: **{headline['value']:.3f}**")
+        lines.append(
+            f"**{metric_markdown(headline['metric'])}** on the test split: "
+            f"**{headline['value']:.3f}**"
+        )
         baseline = metrics.get("baseline", {})
         if headline["metric"] in baseline.get("metrics", {}):
             value = baseline["metrics"][headline["metric"]]
             lines.append(f"(baseline, {baseline['name']}: {value:.3f})")
         lines.append("")
         others = [
-            f"{METRIC_NAMES.get(key, key)} {value:.3f}"
+            f"{metric_markdown(key)} {value:.3f}"
             for key, value in metrics["metrics"].items()
             if key != headline["metric"]
         ]
