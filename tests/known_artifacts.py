@@ -82,6 +82,7 @@ QUALITY: dict[str, Any] = {
     "too_small": [],
     "per_class": {"ok": 128, "defect": 112},
     "duplicates": {"exact": [["a.jpg", "b.jpg"]], "near": [["c.jpg", "d.jpg"], ["e.jpg", "f.jpg"]]},
+    "duplicates_across_groups": 1,  # a.jpg and b.jpg came from different sources
     "blocking_reasons": [],
     "blocking": False,
     "sample_data": False,

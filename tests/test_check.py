@@ -366,3 +366,21 @@ def test_writeup_waiting_only_for_the_deploy_is_fresh(tmp_path: Path) -> None:
         "7 sections fresh, none empty; demo awaits `pocgen deploy` (graded by `deployed`)",
     )
     assert found["deployed"][0] == "fail"
+
+
+def test_copies_inside_one_source_group_do_not_warn(tmp_path: Path) -> None:
+    """Near-copies within one group (one video, one drawn table) are expected: split keeps
+    each group in one split. Only copies across groups hint at a leak, and warn."""
+    project = render(tmp_path / "defect-spotter")
+    write_known_artifacts(project)
+    quality_file = project / "reports" / "data_quality.json"
+    quality = json.loads(quality_file.read_text(encoding="utf-8"))
+    quality_file.write_text(json.dumps({**quality, "duplicates_across_groups": 0}), "utf-8")
+    rubric = tmp_path / "quality.yaml"
+    rubric.write_text("items:\n  - {id: quality, title: Quality, weight: 1, check: data_quality}\n")
+    _, report = grade(project, "--rubric", str(rubric))
+    assert (report["items"][0]["status"], report["items"][0]["evidence"]) == (
+        "pass",
+        "240 items checked, no problems found; 3 duplicate groups, each inside one source "
+        "group (kept in one split)",
+    )
