@@ -40,8 +40,10 @@ def notebook_errors(
         folder = tmp_path_factory.mktemp(path.stem)
         shutil.copytree(exported_project, folder, dirs_exist_ok=True)
         notebook = nbformat.read(path, as_version=4)
+        # Three kernels share the machine: on 2 busy cores one can take over a minute just to
+        # answer its first message, so it gets the same patience as a cell (nbclient's is 60 s).
         client = NotebookClient(
-            notebook, timeout=300, kernel_name="python3",
+            notebook, timeout=300, startup_timeout=300, kernel_name="python3",
             resources={"metadata": {"path": str(folder)}},
         )
         await client.async_execute()
