@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the same project helpers the tests use
+
+from bench_demo import start_gradio  # noqa: E402  (this folder is on sys.path: run as a script)
+from smoke_project import project_env  # noqa: E402
+
 EXAMPLE = REPO / "examples" / "surgical-tool-detector"
 PACKAGE = "surgical_tool_detector"
 IMAGE_SIZE = 256  # the example's train.input_size: both detectors see the same pixels
@@ -58,7 +62,7 @@ def read_split(name: str) -> list[dict[str, str]]:
 
 
 def run_example_stage(*stage: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(EXAMPLE / "src")}
+    env = project_env(EXAMPLE)
     subprocess.run([sys.executable, "-m", PACKAGE, *stage], cwd=EXAMPLE, env=env, check=True)
 
 
@@ -224,12 +228,6 @@ def detector_vs_yolo(retrain: bool) -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def time_to_poc() -> dict:
     """`pocgen new` to the demo answering, timed step by step, as a user would run them."""
     from gradio_client import Client, handle_file
@@ -246,7 +244,7 @@ def time_to_poc() -> dict:
             capture_output=True,
         )
         steps["pocgen new"] = time.perf_counter() - mark
-        env = {**os.environ, "PYTHONPATH": str(project / "src")}
+        env = project_env(project)
         for stage in ("sample", "validate", "split", "train", "export", "evaluate"):
             mark = time.perf_counter()
             subprocess.run(
@@ -258,29 +256,9 @@ def time_to_poc() -> dict:
             )
             steps[stage] = time.perf_counter() - mark
         mark = time.perf_counter()
-        port = free_port()
-        app_env = {
-            **env,
-            "GRADIO_SERVER_NAME": "127.0.0.1",
-            "GRADIO_SERVER_PORT": str(port),
-            "GRADIO_ANALYTICS_ENABLED": "False",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "app/gradio_app.py"],
-            cwd=project,
-            env=app_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server, url, _ = start_gradio(project)
         try:
-            client = None
-            while client is None:
-                if server.poll() is not None or time.perf_counter() - mark > 120:
-                    raise SystemExit("the Gradio demo did not start within 120 s")
-                try:
-                    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                except Exception:  # not listening yet: gradio_client raises several kinds
-                    time.sleep(0.5)
+            client = Client(url, verbose=False)
             photo = next((project / "data" / "raw").rglob("*.jpg"))
             _, _, summary = client.predict(handle_file(str(photo)), 0.5, api_name="/predict")
         finally:
