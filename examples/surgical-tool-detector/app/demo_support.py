@@ -38,7 +38,7 @@ OBJECTIVE = (
 )
 DEFAULT_THRESHOLD = 0.5
 EXAMPLE_COUNT = 4
-# evaluate's metric keys, as a visitor reads them.
+# evaluate's metric keys that read badly as they are (others are shown unchanged).
 METRIC_NAMES = {"map50": "mAP@0.5", "map50_95": "mAP@0.5:0.95"}
 # Limits that keep one visitor from stalling a small CPU Space: a 20 MB upload or a 40-megapixel
 # photo takes seconds and hundreds of MB just to decode, and the model resizes it anyway.
