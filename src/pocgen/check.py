@@ -19,9 +19,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pocgen import probes
-from pocgen.artifacts import load_project
 from pocgen.checks import CHECKS, Context, Status, Verdict
 from pocgen.errors import PocgenError
+from pocgen.project import load_project
 from pocgen.rubric import Rubric, RubricItem, load_rubric
 
 SCHEMA_VERSION = 1

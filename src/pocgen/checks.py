@@ -4,19 +4,29 @@ Each check reads the project's artifacts (or runs a part of it, through `probes`
 `Verdict`: pass, fail or warn, plus one line of evidence a person or an autograder can verify. A
 rubric item names a check and may pass a `threshold`; each check documents what its threshold means
 and the default it uses without one.
+
+The checks grade the work, not the files: what the built-in sample, the synthesizer or the
+template produced is never credited as the user's. Items about the problem, the data, the labels
+and the results fail on a demo project (`demo: true`) and on results of the built-in sample only,
+and say why.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 from pocgen import probes
-from pocgen.artifacts import SAMPLE_SOURCE, Project
+from pocgen.contribution import Contribution, measure
 from pocgen.formatting import count, metric_name, number
+from pocgen.markers import TODO_MARK
+from pocgen.project import SAMPLE_SOURCE, SYNTH_SOURCE, Project
 from pocgen.sections import agreement_of, blocking_reasons, headline, target
 from pocgen.topics import worn_topic
 from pocgen.writeup import Plan, empty_user_sections, plan_writeup
@@ -44,8 +54,75 @@ class Context:
     def plan(self) -> Plan:
         return plan_writeup(self.root)
 
+    @cached_property
+    def contribution(self) -> Contribution:
+        return measure(self.project)
+
+    @cached_property
+    def not_own_work(self) -> str | None:
+        """Why the data and results are not the user's: a demo, or the built-in sample only."""
+        project = self.project
+        if project.demo:
+            return (
+                "a demo project (`demo: true` in .copier-answers.yml): the problem and data are "
+                "the template's example"
+            )
+        if project.sample_only or (project.metrics or {}).get("sample_data"):
+            return (
+                "the data are only the built-in sample, not collected: bring your own with "
+                f"`{self.run('collect')}` and rerun the pipeline"
+            )
+        return None
+
     def run(self, stage: str) -> str:
         return self.project.command(stage)
+
+
+# Questions of the built-in template whose defaults are example problems, not the user's.
+EXAMPLE_QUESTIONS = ("problem",)
+# Above this share of the example's words kept (or difflib ratio), a problem is the example
+# reworded: the flagship's problem keeps 97% of the object-detection example.
+SAME_PROBLEM = 0.8
+
+
+@cache
+def _template_examples() -> tuple[str, ...]:
+    """The example problems the built-in template offers (its defaults, for every task)."""
+    import jinja2
+    import yaml
+
+    from pocgen import registry
+
+    examples = []
+    for entry in registry.builtin_templates():
+        config = yaml.safe_load((Path(entry.source) / "copier.yml").read_text(encoding="utf-8"))
+        tasks = (config.get("task") or {}).get("choices") or {}
+        for question in EXAMPLE_QUESTIONS:
+            default = (config.get(question) or {}).get("default")
+            if not isinstance(default, str):
+                continue
+            for task in tasks.values() if isinstance(tasks, dict) else tasks:
+                for demo in (True, False):  # a default may be offered to demo projects only
+                    text = jinja2.Environment().from_string(default).render(task=task, demo=demo)
+                    if text.strip() and text.strip() not in examples:
+                        examples.append(text.strip())
+    return tuple(examples)
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def template_example(problem: str) -> str | None:
+    """The template's example problem this one repeats (closely), or None."""
+    mine = _normal(problem)
+    for example in _template_examples():
+        theirs = _normal(example)
+        matcher = difflib.SequenceMatcher(None, theirs, mine, autojunk=False)
+        kept = sum(block.size for block in matcher.get_matching_blocks()) / max(len(theirs), 1)
+        if mine and max(kept, matcher.ratio()) >= SAME_PROBLEM:
+            return f'"{example[:60]}…"'
+    return None
 
 
 def data_collected(ctx: Context, threshold: float | None) -> Verdict:
@@ -56,22 +133,28 @@ def data_collected(ctx: Context, threshold: float | None) -> Verdict:
     if not sources:
         return Verdict("fail", f"no data/manifest.csv: run `{ctx.run('collect')}`")
     total = sum(sources.values())
-    if project.sample_only:
-        return Verdict(
-            "fail",
-            f"all {number(total)} items are generated sample data; collect "
-            f"your own with `{ctx.run('collect')}`",
-        )
+    if ctx.not_own_work:
+        return Verdict("fail", f"{number(total)} items, but {ctx.not_own_work}")
     per_class = _per_class_counts(project)
     short = {name: n for name, n in per_class.items() if n < minimum}
     counts = ", ".join(f"{name} {number(n)}" for name, n in per_class.items())
     if not per_class or short:
         missing = ", ".join(f"{name} {number(n)}" for name, n in short.items()) or "no labels"
         return Verdict("fail", f"fewer than {minimum} per class: {missing}")
-    sample = sources.get(SAMPLE_SOURCE, 0)
+    sample, synth = sources.get(SAMPLE_SOURCE, 0), sources.get(SYNTH_SOURCE, 0)
+    collected = sum(project.collected_counts().values())
+    made = f"{number(collected)} collected" + (f", {number(synth)} synthesized" if synth else "")
+    if not collected:
+        return Verdict(
+            "warn",
+            f"{counts} (min {minimum}), but all {number(synth)} items are synthesized by "
+            "cut-and-paste, none collected",
+        )
     if sample:
-        return Verdict("warn", f"{counts} (min {minimum}); {number(sample)} sample items mixed in")
-    return Verdict("pass", f"{counts} (min {minimum}), {number(total)} own items")
+        return Verdict(
+            "warn", f"{counts} (min {minimum}); {made}, {number(sample)} sample items mixed in"
+        )
+    return Verdict("pass", f"{counts} (min {minimum}), {made}")
 
 
 def _per_class_counts(project: Project) -> dict[str, int]:
@@ -89,6 +172,8 @@ def data_quality(ctx: Context, threshold: float | None) -> Verdict:
     quality = ctx.project.quality
     if quality is None:
         return Verdict("fail", f"no reports/data_quality.json: run `{ctx.run('validate')}`")
+    if ctx.not_own_work:
+        return Verdict("fail", f"quality of data that is not yours: {ctx.not_own_work}")
     reasons = blocking_reasons(quality)
     if reasons:
         return Verdict("fail", "blocking problems: " + "; ".join(reasons))
@@ -130,38 +215,52 @@ def _agreement_values(labels: dict) -> dict[str, float]:
 
 
 def labels(ctx: Context, threshold: float | None) -> Verdict:
-    """Labels pulled and agreement known; agreement below `threshold` (default 0.6) warns."""
+    """Labels made by people, pulled from Label Studio, with agreement at least `threshold`
+    (default 0.6). Labels from a program (the sample, the synthesizer, folder names, an import)
+    are reported as such and never pass as people's."""
     minimum = threshold if threshold is not None else 0.6
     project = ctx.project
-    if project.labels is None:
+    if ctx.not_own_work:
+        return Verdict("fail", f"labels of data that is not yours: {ctx.not_own_work}")
+    people = project.label_studio_people()
+    if not people:
+        made = project.annotation_counts()
         if project.synth_only:
-            items = number(sum(project.source_counts().values()))
-            # `collect synth` measures each box from the pixels it pasted: exact by construction,
-            # with no person whose labels could disagree. Mixed with photos, those need labels.
-            return Verdict(
-                "pass",
-                f"all {items} items made and labeled by the "
-                "cut-and-paste synthesizer (boxes measured from pasted pixels); no human labels",
-            )
-        if project.answers.get("labeling") != "label-studio":
             return Verdict(
                 "warn",
-                "labels arrived with the data (`labeling: none`); agreement "
-                "between annotators is unknown",
+                f"all {number(sum(project.source_counts().values()))} items made and labeled by "
+                "the cut-and-paste synthesizer (boxes measured from pasted pixels); no person "
+                "labeled them",
             )
-        return Verdict("fail", f"no reports/labels.json: label, then run `{ctx.run('label pull')}`")
-    agreement = _agreement_values(project.labels)
+        if project.answers.get("labeling") != "label-studio" and made:
+            who = ", ".join(f"{name} {number(n)}" for name, n in made.most_common())
+            return Verdict(
+                "warn",
+                f"labels arrived with the data (`labeling: none`; {who}); agreement between "
+                "annotators is unknown",
+            )
+        if project.labels is None:
+            return Verdict(
+                "fail", f"no reports/labels.json: label, then run `{ctx.run('label pull')}`"
+            )
+        return Verdict(
+            "fail",
+            "reports/labels.json names no annotator whose labels are in data/: label in Label "
+            f"Studio, then run `{ctx.run('label pull')}`",
+        )
+    who = f"{number(sum(people.values()))} items by {len(people)} annotator(s)"
+    agreement = _agreement_values(project.labels or {})
     if not agreement:
-        return Verdict("warn", "labels pulled, but no item has two annotations: agreement unknown")
+        return Verdict("warn", f"{who}, but no item has two annotations: agreement unknown")
     low = {name: value for name, value in agreement.items() if value < minimum}
     listed = ", ".join(f"{name} {number(v)}" for name, v in agreement.items())
     if low:
         return Verdict(
             "warn",
-            f"agreement below {minimum:g}: "
+            f"{who}; agreement below {minimum:g}: "
             + ", ".join(f"{n} {number(v)}" for n, v in low.items()),
         )
-    return Verdict("pass", f"agreement per class: {listed}")
+    return Verdict("pass", f"{who}; agreement per class: {listed}")
 
 
 def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
@@ -178,6 +277,10 @@ def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "fail",
             f"metrics.json has no baseline {metric_name(key)}: rerun `{ctx.run('evaluate')}`",
+        )
+    if ctx.not_own_work:
+        return Verdict(
+            "fail", f"{metric_name(key)} {number(value)} measured, but {ctx.not_own_work}"
         )
     onnx = (ctx.root / "models" / "model.onnx").exists()
     evidence = f"{metric_name(key)} {number(value)} vs baseline {number(base)}"
@@ -203,8 +306,9 @@ def success_metric(ctx: Context, threshold: float | None) -> Verdict:
     measured = (metrics.get("metrics") or {}).get(key)
     if not isinstance(measured, int | float):
         return Verdict("fail", f"metrics.json has no {key}: rerun `{ctx.run('evaluate')}`")
-    on = " (on sample data)" if metrics.get("sample_data") else ""
-    evidence = f"{metric_name(key)} {number(float(measured))}, target {value:g}{on}"
+    evidence = f"{metric_name(key)} {number(float(measured))}, target {value:g}"
+    if ctx.not_own_work:
+        return Verdict("fail", f"{evidence}, but {ctx.not_own_work}")
     return Verdict("pass" if measured >= value else "fail", evidence)
 
 
@@ -215,10 +319,21 @@ def notebooks_execute(ctx: Context, threshold: float | None) -> Verdict:
         if ctx.project.answers.get("notebooks") is False:
             return Verdict("warn", "the project has no notebooks (`notebooks: false`)")
         return Verdict("fail", "no notebooks/*.ipynb found")
-    outcome = probes.run_notebooks(ctx.root, notebooks)
+    python = probes.project_python(ctx.root)
+    where = probes.describe_python(ctx.root, python)
+    outcome = probes.run_notebooks(ctx.root, notebooks, python)
     if outcome.ok:
-        return Verdict("pass", f"{len(notebooks)} notebooks ran in {outcome.seconds:.0f} s")
-    return Verdict("fail", f"a notebook failed: {outcome.evidence}")
+        return Verdict(
+            "pass", f"{len(notebooks)} notebooks ran in {outcome.seconds:.0f} s with {where}"
+        )
+    if outcome.missing:
+        return Verdict(
+            "fail",
+            f"{where} lacks the package `{outcome.missing}` the notebooks need (not a fault of "
+            "the notebooks): install the project's dependencies into it, e.g. "
+            "`pip install -e '.[dev]'`",
+        )
+    return Verdict("fail", f"a notebook failed with {where}: {outcome.evidence}")
 
 
 def app_starts(ctx: Context, threshold: float | None) -> Verdict:
@@ -276,6 +391,8 @@ def resume_bullets(ctx: Context, threshold: float | None) -> Verdict:
     """reports/resume.md holds at least `threshold` bullets (default 2)."""
     minimum = int(threshold if threshold is not None else 2)
     path = ctx.root / "reports" / "resume.md"
+    if ctx.project.demo:
+        return Verdict("fail", "a demo project (`demo: true`) gets no resume bullets")
     if not path.exists():
         return Verdict("fail", "no reports/resume.md: run `pocgen writeup`")
     bullets = [
@@ -299,6 +416,8 @@ def tests_pass(ctx: Context, threshold: float | None) -> Verdict:
 def fresh_topic(ctx: Context, threshold: float | None) -> Verdict:
     """The project is not a well-worn tutorial topic (Titanic, MNIST, iris, ...)."""
     answers = ctx.project.answers
+    if ctx.project.demo:
+        return Verdict("fail", "a demo project (`demo: true`): the topic is the template's example")
     texts = [
         str(answers.get(k, ""))
         for k in ("project_name", "problem", "business_objective", "classes")
@@ -306,12 +425,21 @@ def fresh_topic(ctx: Context, threshold: float | None) -> Verdict:
     topic = worn_topic(*texts)
     if topic:
         return Verdict("fail", f"looks like {topic}, a well-worn tutorial topic")
+    example = template_example(str(answers.get("problem", "")))
+    if example:
+        return Verdict(
+            "fail", f"the problem is the template's own example ({example}): choose your own"
+        )
     return Verdict("pass", f"not a well-worn tutorial topic: {ctx.project.name}")
 
 
 def problem_described(ctx: Context, threshold: float | None) -> Verdict:
     """Problem, business objective and a measurable success target are all stated."""
     answers = ctx.project.answers
+    if ctx.project.demo:
+        return Verdict(
+            "fail", "a demo project (`demo: true`): the problem is the template's example"
+        )
     missing = [
         k
         for k in ("problem", "business_objective", "success_metric")
@@ -319,6 +447,9 @@ def problem_described(ctx: Context, threshold: float | None) -> Verdict:
     ]
     if missing:
         return Verdict("fail", "not stated: " + ", ".join(missing))
+    example = template_example(str(answers["problem"]))
+    if example:
+        return Verdict("fail", f"the problem is the template's own example ({example})")
     goal = target(ctx.project)
     if goal is None:
         return Verdict("warn", "no measurable target (target_metric/target_value)")
@@ -329,16 +460,30 @@ def problem_described(ctx: Context, threshold: float | None) -> Verdict:
 
 
 def eda(ctx: Context, threshold: float | None) -> Verdict:
-    """The data was explored: a quality report and an exploration notebook."""
-    has_report = ctx.project.quality is not None
-    notebooks = [p.name for p in (ctx.root / "notebooks").glob("*explore*.ipynb")]
-    if has_report and notebooks:
-        return Verdict("pass", f"reports/data_quality.json and notebooks/{notebooks[0]}")
-    if has_report or notebooks:
-        have = "reports/data_quality.json" if has_report else f"notebooks/{notebooks[0]}"
-        return Verdict("warn", f"only {have}")
+    """The user's data was explored: a quality report, and an exploration notebook that was run
+    (its saved outputs are there) on the project's data, not on the built-in sample."""
+    if ctx.not_own_work:
+        return Verdict("fail", f"nothing of yours to explore: {ctx.not_own_work}")
+    if ctx.project.quality is None:
+        return Verdict("fail", f"no reports/data_quality.json: run `{ctx.run('validate')}`")
+    notebooks = sorted((ctx.root / "notebooks").glob("*explore*.ipynb"))
+    if not notebooks:
+        return Verdict("fail", "no exploration notebook (notebooks/*explore*.ipynb)")
+    total = number(sum(ctx.project.source_counts().values()))
+    for path in notebooks:
+        outputs = probes.notebook_outputs(path)
+        name = f"notebooks/{path.name}"
+        if not outputs:
+            return Verdict("fail", f"{name} was never run: run it and save it with its outputs")
+        if "sample data: True" in outputs:
+            return Verdict("fail", f"{name} was last run on the built-in sample: run it again")
+        if total in outputs or total.replace(",", "") in outputs:
+            return Verdict(
+                "pass", f"reports/data_quality.json and {name}, run on the project's {total} items"
+            )
     return Verdict(
-        "fail", f"no quality report or exploration notebook: run `{ctx.run('validate')}`"
+        "warn",
+        f"{name} has outputs, but none shows the project's {total} items: run it on your data",
     )
 
 
@@ -354,12 +499,121 @@ def reproducible(ctx: Context, threshold: float | None) -> Verdict:
     absent = [name for name in needed if not (ctx.root / name).exists()]
     if absent:
         return Verdict("fail", "missing: " + ", ".join(absent))
+    if ctx.not_own_work:
+        return Verdict("fail", f"the results reproduced are not yours: {ctx.not_own_work}")
     training = (ctx.project.metrics or {}).get("training") or ctx.project.training or {}
     if not training.get("git_commit"):
         return Verdict("warn", "results not tied to a git commit (commit before training)")
     return Verdict(
         "pass", f"params.yaml, Makefile, splits; results from commit {training['git_commit']}"
     )
+
+
+def own_contribution(ctx: Context, threshold: float | None) -> Verdict:
+    """At least `threshold` (default 3) measured changes on top of the template: each file added,
+    each code file changed, each setting changed, each experiment, plus one for collected data and
+    one for labels made by people (the writeup's "What I built on top of the template")."""
+    minimum = int(threshold if threshold is not None else 3)
+    found = ctx.contribution
+    parts = [
+        f"{len(found.files_added)} files added",
+        f"{len(found.lines)} code files changed (+{found.lines_added} −{found.lines_removed})",
+        f"{len(found.settings)} settings changed",
+        f"{len(found.experiments)} experiments",
+        f"{number(sum(found.collected.values()))} items collected",
+        f"{number(sum(found.labeled_by_people.values()))} labeled by people",
+    ]
+    basis = (
+        f"against {found.template}"
+        if found.template
+        else f"files and code not compared: {found.not_rendered}"
+    )
+    evidence = f"{found.count} changes ({', '.join(parts)}; {basis}), min {minimum}"
+    if found.untouched and found.template:
+        return Verdict("fail", f"nothing on top of the template yet ({basis})")
+    return Verdict("pass" if found.count >= minimum else "fail", evidence)
+
+
+# Placeholders earlier pocgen versions left in the model card and blog draft as if they were text.
+LEGACY_PLACEHOLDERS = ("_Write what", "_Write what surprised you")
+
+
+def placeholders(ctx: Context, threshold: float | None) -> Verdict:
+    """The model card and the blog draft hold no paragraph still left for the author to write."""
+    if ctx.project.demo:
+        return Verdict("fail", "a demo project (`demo: true`) gets no blog draft")
+    found = []
+    for relative in ("reports/model_card.md", "reports/blog_post.md"):
+        path = ctx.root / relative
+        if not path.is_file():
+            return Verdict("fail", f"no {relative}: run `pocgen writeup`")
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        found += [
+            f"{relative} line {number}"
+            for number, line in enumerate(lines, start=1)
+            if TODO_MARK in line or line.lstrip().startswith(LEGACY_PLACEHOLDERS)
+        ]
+    if found:
+        return Verdict(
+            "fail",
+            "left for you to write: " + ", ".join(found) + " (write README.md's Limitations and "
+            "What I learned sections, then rerun `pocgen writeup`)",
+        )
+    return Verdict("pass", "model card and blog draft hold no placeholder")
+
+
+def experiments_compared(ctx: Context, threshold: float | None) -> Verdict:
+    """At least `threshold` (default 2) experiments in reports/experiments/*.json, each with a
+    headline on the same metric, so they can be compared."""
+    minimum = int(threshold if threshold is not None else 2)
+    runs = ctx.project.experiments
+    heads = {name: (result.get("headline") or {}) for name, result in runs.items()}
+    scored = {
+        name: head
+        for name, head in heads.items()
+        if isinstance(head.get("value"), int | float) and head.get("metric")
+    }
+    metrics = {str(head["metric"]) for head in scored.values()}
+    listed = ", ".join(
+        f"{name} {metric_name(str(h['metric']))} {number(h['value'])}" for name, h in scored.items()
+    )
+    if len(scored) < minimum:
+        return Verdict(
+            "fail",
+            f"{len(scored)} experiments with a headline in reports/experiments/ (min {minimum}): "
+            "copy reports/metrics.json there after each variant you train",
+        )
+    if len(metrics) > 1:
+        return Verdict("warn", f"experiments measured on different metrics: {listed}")
+    return Verdict("pass", f"{len(scored)} experiments compared: {listed}")
+
+
+def environment_locked(ctx: Context, threshold: float | None) -> Verdict:
+    """A lock file pins every dependency, and CI installs from it."""
+    lock = ctx.project.lock_file()
+    if lock is None:
+        return Verdict("fail", "no lock file (requirements.lock, uv.lock, pylock.toml)")
+    workflows = sorted((ctx.root / ".github" / "workflows").glob("*.y*ml"))
+    users = [
+        path.name
+        for path in workflows
+        if lock in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    if not users:
+        return Verdict("warn", f"{lock} exists, but no CI workflow installs from it")
+    return Verdict("pass", f"{lock}, used by CI ({', '.join(users)})")
+
+
+def container(ctx: Context, threshold: float | None) -> Verdict:
+    """A Dockerfile that runs the demo: it parses, starts FROM an image, copies only files that
+    exist and has a CMD or ENTRYPOINT. Building it is left to a machine with Docker."""
+    path = ctx.root / "Dockerfile"
+    if not path.is_file():
+        return Verdict("fail", "no Dockerfile")
+    problems, summary = probes.validate_dockerfile(path)
+    if problems:
+        return Verdict("fail", "Dockerfile: " + "; ".join(problems))
+    return Verdict("pass", f"Dockerfile valid ({summary}); validated, not built")
 
 
 def course_answers(ctx: Context, threshold: float | None) -> Verdict:
@@ -395,5 +649,10 @@ CHECKS: dict[str, Callable[[Context, float | None], Verdict]] = {
         eda,
         reproducible,
         course_answers,
+        own_contribution,
+        placeholders,
+        experiments_compared,
+        environment_locked,
+        container,
     )
 }

@@ -23,8 +23,11 @@ from pocgen.errors import PocgenError
 _MARKER = re.compile(
     r"<!-- (?P<close>/)?pocgen:(?P<name>[a-z][a-z0-9_-]*)(?: sha=(?P<sha>[0-9a-f]+))? -->"
 )
+# Marks a paragraph of a generated file that only the author can write; `pocgen check` flags it.
+TODO_MARK = "**TODO (author):**"
 _FILE_FOOTER = re.compile(r"\n?<!-- pocgen:file sha=(?P<sha>[0-9a-f]+) -->\n?\Z")
 FILE_MARKER_NAME = "file"
+_PLACEHOLDER = re.compile(r"^_[^_]*_$", re.DOTALL)
 
 
 def fingerprint(text: str) -> str:
@@ -144,3 +147,17 @@ def file_edited(text: str) -> bool:
     if match is None:
         return True
     return fingerprint(text[: match.start()]) != match["sha"]
+
+
+def user_section(text: str, title: str) -> str:
+    """The body of the README's `## title` section as the user wrote it; '' when blank or still a
+    placeholder line such as `_Write what you would do with another week._`."""
+    match = re.search(
+        rf"^##\s+{re.escape(title)}\s*$(?P<body>.*?)(?=^##\s|\Z)",
+        text,
+        re.MULTILINE | re.DOTALL | re.IGNORECASE,
+    )
+    body = match["body"].strip() if match else ""
+    if not body or _PLACEHOLDER.match(body) or _MARKER.search(body):
+        return ""
+    return body

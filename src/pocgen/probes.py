@@ -8,6 +8,7 @@ timeout, and stopped by its own PID.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -21,12 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Executes every notebook in the project's kernel, from the notebook's folder, as a reader would.
+# A package missing from the project's environment is reported as such (last line
+# `missing-package: NAME`), never as a fault of the notebook.
 _NOTEBOOK_SCRIPT = """
+import re
 import sys
 from pathlib import Path
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+try:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    import ipykernel  # noqa: F401  (the kernel the notebooks run in)
+except ModuleNotFoundError as error:
+    print(f"missing-package: {error.name}")
+    sys.exit(1)
 for name in sys.argv[1:]:
     notebook = nbformat.read(name, as_version=4)
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
@@ -34,13 +43,18 @@ for name in sys.argv[1:]:
     try:
         client.execute()
     except CellExecutionError as error:
-        print(f"{name}: {error.ename}: {error.evalue}")
+        missing = re.search(r"No module named '([^']+)'", str(error.evalue))
+        if error.ename == "ModuleNotFoundError" and missing:
+            print(f"missing-package: {missing.group(1)}")
+        else:
+            print(f"{name}: {error.ename}: {error.evalue}")
         sys.exit(1)
     except Exception as error:  # the kernel did not start, the file is not a notebook, ...
         print(f"{name}: {type(error).__name__}: {(str(error).splitlines() or [''])[0]}")
         sys.exit(1)
     print("ran", name, flush=True)
 """
+MISSING_PACKAGE = "missing-package: "
 
 
 @dataclass
@@ -50,6 +64,7 @@ class Outcome:
     ok: bool
     evidence: str
     seconds: float
+    missing: str | None = None  # a package the project's environment lacks
 
 
 def project_python(root: Path) -> str:
@@ -58,6 +73,13 @@ def project_python(root: Path) -> str:
         if candidate.exists():
             return str(candidate)
     return sys.executable
+
+
+def describe_python(root: Path, python: str) -> str:
+    """Which interpreter ran the project's code, in words a user can act on."""
+    if Path(python).is_relative_to(root):
+        return f"the project's {Path(python).relative_to(root).as_posix()}"
+    return f"pocgen's own Python ({python}; the project has no .venv)"
 
 
 def _last_line(text: str) -> str:
@@ -104,20 +126,97 @@ def run_tests(root: Path, timeout: float = 900) -> Outcome:
 _NOT_COPIED = shutil.ignore_patterns(".venv", ".git", ".label-studio", "dist", "__pycache__")
 
 
-def run_notebooks(root: Path, notebooks: list[Path], timeout: float = 900) -> Outcome:
-    """Execute the notebooks in smoke mode, in a copy of the project.
+def run_notebooks(root: Path, notebooks: list[Path], python: str, timeout: float = 900) -> Outcome:
+    """Execute the notebooks in smoke mode, in a copy of the project, with `python`.
 
     Notebooks run stages that write models/ and reports/; a check must never replace the model a
     user trained, so they run on a scratch copy, with POC_SMOKE=1 (seconds, not a full training):
-    the question is whether they execute, not what they train.
+    the question is whether they execute, not what they train. The kernel is `python`'s own: it
+    runs first on PATH, so Jupyter's `python3` kernel resolves to it.
     """
-    python = project_python(root)
     names = [str(path.relative_to(root)) for path in notebooks]
     with tempfile.TemporaryDirectory(prefix="pocgen-notebooks-") as scratch:
         copy = Path(scratch) / root.name
         shutil.copytree(root, copy, ignore=_NOT_COPIED, symlinks=True)
-        env = {**os.environ, "POC_SMOKE": "1"}
-        return run_command([python, "-c", _NOTEBOOK_SCRIPT, *names], copy, timeout, env=env)
+        path = str(Path(python).parent) + os.pathsep + os.environ.get("PATH", "")
+        env = {**os.environ, "POC_SMOKE": "1", "PATH": path}
+        outcome = run_command([python, "-c", _NOTEBOOK_SCRIPT, *names], copy, timeout, env=env)
+    if outcome.evidence.startswith(MISSING_PACKAGE):
+        outcome.missing = outcome.evidence.removeprefix(MISSING_PACKAGE).strip()
+    return outcome
+
+
+def notebook_outputs(path: Path) -> str:
+    """The text a notebook's saved outputs show ('' when it was saved without running)."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return ""
+    texts = []
+    for cell in cells:
+        for output in cell.get("outputs", []) if isinstance(cell, dict) else []:
+            text = output.get("text") or (output.get("data") or {}).get("text/plain") or ""
+            texts.append("".join(text) if isinstance(text, list) else str(text))
+    return "\n".join(texts)
+
+
+# The instructions Docker's own parser knows; anything else is a typo Docker would refuse.
+DOCKER_INSTRUCTIONS = {
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+}
+
+
+def validate_dockerfile(path: Path) -> tuple[list[str], str]:
+    """Problems Docker would hit building or running `path`, and a summary when there are none.
+
+    Parsed with Docker's own parser (the `dockerfile` package wraps buildkit's); then the checks
+    that need the project: each COPY/ADD source from the build context exists.
+    """
+    import dockerfile
+
+    try:
+        commands = dockerfile.parse_file(str(path))
+    except (dockerfile.GoParseError, dockerfile.GoIOError, OSError) as error:
+        return [f"does not parse ({error})"], ""
+    problems = [
+        f"line {c.start_line}: unknown instruction {c.cmd}"
+        for c in commands
+        if c.cmd.upper() not in DOCKER_INSTRUCTIONS
+    ]
+    first = next((c for c in commands if c.cmd.upper() != "ARG"), None)
+    if first is None or first.cmd.upper() != "FROM" or not first.value or not first.value[0]:
+        problems.append("the first instruction (after ARG) must be FROM an image")
+    runs = [c for c in commands if c.cmd.upper() in ("CMD", "ENTRYPOINT")]
+    if not runs:
+        problems.append("no CMD or ENTRYPOINT: the container would not start the demo")
+    for c in commands:
+        if c.cmd.upper() not in ("COPY", "ADD") or any(f.startswith("--from") for f in c.flags):
+            continue
+        for source in c.value[:-1]:
+            if "://" in source or any(ch in source for ch in "*?[$"):
+                continue
+            if not (path.parent / source).exists():
+                problems.append(f"line {c.start_line}: {c.cmd} source {source} does not exist")
+    image = first.value[0] if first is not None and first.value else "?"
+    started = " ".join(runs[-1].value) if runs else ""
+    return problems, f"FROM {image}, runs `{started}`"
 
 
 def _free_port() -> int:

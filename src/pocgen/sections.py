@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pocgen.artifacts import SAMPLE_SOURCE, Project
+from pocgen.contribution import CODE_FOLDERS, Contribution, measure
 from pocgen.formatting import (
     count,
     duration,
@@ -23,6 +23,13 @@ from pocgen.formatting import (
     table,
     upper_first,
 )
+from pocgen.project import (
+    COLLECTED_SOURCES,
+    IMPORTED_PREFIX,
+    SAMPLE_SOURCE,
+    SYNTH_SOURCE,
+    Project,
+)
 
 SPACES_BADGE = (
     "https://huggingface.co/datasets/huggingface/badges/resolve/main/open-in-hf-spaces-md.svg"
@@ -32,6 +39,19 @@ TASK_WORDS = {
     "image-classification": "image classification",
     "text-classification": "text classification",
 }
+# How each manifest source reads in a sentence: "120 from a folder of photos".
+SOURCE_WORDS = {
+    SAMPLE_SOURCE: "from the built-in sample",
+    SYNTH_SOURCE: "synthesized by cut-and-paste",
+    **COLLECTED_SOURCES,
+}
+# How the labels of each program annotator came about; people are named by `label pull`.
+ANNOTATOR_WORDS = {
+    "sample": "came with the built-in sample",
+    "synthesizer": "were measured by the cut-and-paste synthesizer from the pixels it pasted",
+    "folder name": "were taken from the names of the folders the photos came in",
+}
+FILES_LISTED = 8  # names shown before "and N more"
 FIGURE_CAPTIONS = {
     "confusion_matrix": "Confusion matrix on the test split",
     "pr_curve": "Precision-recall curve on the test split",
@@ -77,6 +97,18 @@ def headline(project: Project) -> tuple[str, float, float | None] | None:
         return None
     baseline = ((metrics.get("baseline") or {}).get("metrics") or {}).get(key)
     return key, float(value), float(baseline) if isinstance(baseline, int | float) else None
+
+
+def confidence_interval(metrics: dict[str, Any]) -> tuple[float, float] | None:
+    """The headline's bootstrap 95% interval from metrics.json, when evaluate recorded one."""
+    interval = (metrics.get("headline") or {}).get("ci95")
+    if (
+        isinstance(interval, list)
+        and len(interval) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in interval)
+    ):
+        return float(interval[0]), float(interval[1])
+    return None
 
 
 def target(project: Project) -> tuple[str, float] | None:
@@ -129,7 +161,17 @@ def problem(project: Project) -> Section:
     classes = ", ".join(f"`{name}`" for name in project.classes)
     task = TASK_WORDS.get(project.task, project.task)
     out.add(f"**Task.** {upper_first(task)} with {len(project.classes)} classes: {classes}.")
+    if project.demo:
+        out.add(demo_note())
     return out.section()
+
+
+def demo_note() -> str:
+    return (
+        "> **Demo project.** Rendered with `pocgen new --defaults` (`demo: true` in "
+        "`.copier-answers.yml`): the problem, the classes and the target are the template's "
+        "example, not a problem chosen by the author."
+    )
 
 
 def _quality_rows(project: Project) -> list[list[str]]:
@@ -160,14 +202,8 @@ def agreement_of(labels: dict[str, Any]) -> dict[str, Any]:
 
 
 def _agreement(labels: dict[str, Any]) -> str:
-    """What `label pull` measured: who labeled, then agreement overall and per class."""
+    """What `label pull` measured: rejected annotations, then agreement overall and per class."""
     lines = []
-    annotators = labels.get("annotators")
-    if isinstance(annotators, dict) and annotators:
-        who = ", ".join(f"{name} ({number(n)})" for name, n in annotators.items())
-        lines.append(
-            f"{number(labels.get('labeled_items', 0))} items labeled; by annotator: {who}."
-        )
     rejected = count(labels.get("rejected"))
     if rejected:
         lines.append(f"{number(rejected)} annotations rejected (labels outside the classes).")
@@ -204,21 +240,22 @@ def data(project: Project) -> Section:
         out.add(f"Or bring your own with `{project.command('collect')}`.")
     else:
         total = sum(sources.values())
-        by_source = ", ".join(f"{number(n)} from `{name}`" for name, n in sources.most_common())
+        by_source = ", ".join(
+            f"{number(n)} {SOURCE_WORDS.get(name, f'from source `{name}`')}"
+            for name, n in sources.most_common()
+        )
         out.add(
-            f"**Collected.** {number(total)} {project.item_word} ({by_source}), each recorded "
+            f"**Data.** {number(total)} {project.item_word}: {by_source}; each is recorded "
             "in `data/manifest.csv` with its source, time and licence note."
         )
         if project.sample_only:
             out.add(
-                f"> **Sample data.** All {number(total)} {project.item_word} are the generated "
+                f"> **Sample data.** All {number(total)} {project.item_word} are the built-in "
                 f"sample (`{project.command('sample')}`), not collected data. Collect your own "
                 f"with `{project.command('collect')}`."
             )
         elif sources.get(SAMPLE_SOURCE):
-            out.add(
-                f"> {number(sources[SAMPLE_SOURCE])} generated sample items are still mixed in."
-            )
+            out.add(f"> {number(sources[SAMPLE_SOURCE])} built-in sample items are still mixed in.")
 
     per_class = project.per_class_split_counts()
     sizes = project.split_sizes()
@@ -262,31 +299,41 @@ def data(project: Project) -> Section:
             + verdict
         )
 
-    # The sample's labels carry the annotator "sample": not a person worth naming.
-    annotators = [name for name in project.annotators() if name != SAMPLE_SOURCE]
-    if project.labels is None and project.synth_only:
-        out.add(
-            f"**Labels.** Made with the images by the cut-and-paste synthesizer "
-            f"(`{project.command('collect')} synth`): each box is measured from the pixels it "
-            "pasted, so no person labeled these items and there is no agreement to measure."
-        )
-    elif project.answers.get("labeling") == "label-studio":
-        protocol = (
-            f"**Labels.** Labeled in Label Studio, driven from the project's CLI "
-            f"(`{project.command('label push')}`, then `{project.command('label pull')}`)"
-        )
-        if annotators and not (project.labels or {}).get("annotators"):
-            protocol += f"; {len(annotators)} annotator(s): " + ", ".join(annotators)
-        out.add(protocol + ".")
-        if project.labels is None:
-            out.wait("Agreement not measured yet", project.report_command("labels"))
-        else:
-            out.add(_agreement(project.labels))
-    else:
-        out.add("**Labels.** The labels arrived with the data (`labeling: none`).")
-        if project.labels is not None:
-            out.add(_agreement(project.labels))
+    _labels_paragraph(project, out)
     return out.section()
+
+
+def _labels_paragraph(project: Project, out: _Builder) -> None:
+    """Who labeled the data, from the annotator recorded on each label; nothing else."""
+    people = project.label_studio_people()
+    if people:
+        named = ", ".join(f"{name} ({number(n)})" for name, n in people.items())
+        out.add(
+            f"**Labels.** {number(sum(people.values()))} items labeled in Label Studio by "
+            f"{len(people)} annotator{'s' if len(people) != 1 else ''} (`"
+            f"{project.command('label pull')}`): {named}."
+        )
+        out.add(_agreement(project.labels or {}))
+    others = [
+        (name, n) for name, n in project.annotation_counts().most_common() if name not in people
+    ]
+    phrases = []
+    for name, n in others:
+        if name in ANNOTATOR_WORDS:
+            phrases.append(f"{number(n)} {ANNOTATOR_WORDS[name]}")
+        elif name.startswith(IMPORTED_PREFIX):
+            phrases.append(f"{number(n)} were {name} (`{project.command('collect')} text`)")
+        else:
+            phrases.append(f"{number(n)} are attributed to `{name}`, not pulled from Label Studio")
+    if phrases:
+        lead = "Other labels" if people else "**Labels.** Labels"
+        out.add(f"{lead}: " + "; ".join(phrases) + ".")
+    if people or phrases:
+        return
+    if project.answers.get("labeling") == "label-studio":
+        out.wait("No labels pulled yet", project.report_command("labels"))
+    else:
+        out.add("**Labels.** No labels recorded yet (`data/labels.csv`).")
 
 
 def _flat_params(params: dict[str, Any], prefix: str = "") -> list[str]:
@@ -419,6 +466,15 @@ def results(project: Project) -> Section:
         f"On the held-out test split{test_size}:\n\n"
         + table(["metric", "model", f"baseline: {name}", "success target"], rows)
     )
+    interval = confidence_interval(metrics)
+    if best and interval:
+        out.add(
+            f"95% bootstrap interval of the {metric_name(best[0])}: "
+            f"{number(interval[0])} to {number(interval[1])} (`reports/metrics.json`)."
+        )
+    warnings = [str(w) for w in metrics.get("warnings") or [] if str(w).strip()]
+    if warnings:
+        out.add("\n".join(f"> **Caution.** {upper_first(w.strip())}" for w in warnings))
     per_class = metrics.get("per_class") or {}
     if per_class:
         keys = [
@@ -538,7 +594,7 @@ def decisions(project: Project) -> Section:
     baseline_name = (metrics.get("baseline") or {}).get("name", "baseline")
     rows = [
         [
-            "model against a trivial baseline",
+            "model against the baseline",
             f"`{info.get('name', 'model')}`: {metric_name(key)} {number(value)}",
             f"{baseline_name}: {number(base) if base is not None else '–'}",
             "`reports/metrics.json`",
@@ -613,6 +669,80 @@ def _weakest_class(metrics: dict[str, Any]) -> tuple[str, str, float] | None:
     return None
 
 
+def _names(paths: list[str]) -> str:
+    shown = ", ".join(f"`{path}`" for path in paths[:FILES_LISTED])
+    rest = len(paths) - FILES_LISTED
+    return shown + (f" and {rest} more" if rest > 0 else "")
+
+
+def contribution_rows(found: Contribution) -> list[list[str]]:
+    """One row per kind of change that was measured and is not nothing."""
+    rows = []
+    if found.files_added:
+        rows.append(["files added", f"{len(found.files_added)}: {_names(found.files_added)}"])
+    if found.lines:
+        per_file = [f"{path} (+{a} −{r})" for path, (a, r) in found.lines.items()]
+        rows.append(
+            [
+                "code lines changed in " + ", ".join(f"`{f}/`" for f in CODE_FOLDERS),
+                f"+{number(found.lines_added)} −{number(found.lines_removed)} in "
+                f"{len(found.lines)} files: {_names(per_file)}",
+            ]
+        )
+    if found.settings:
+        changed = [f"{key}: {old!r} → {new!r}" for key, (old, new) in found.settings.items()]
+        rows.append(["settings changed in `params.yaml`", _names(changed)])
+    if found.experiments:
+        rows.append(
+            [
+                "experiments recorded in `reports/experiments/`",
+                f"{len(found.experiments)}: {_names(found.experiments)}",
+            ]
+        )
+    if found.collected:
+        total = sum(found.collected.values())
+        by_source = ", ".join(
+            f"{number(n)} {SOURCE_WORDS[source]}" for source, n in found.collected.items()
+        )
+        rows.append(["data collected (`data/manifest.csv`)", f"{number(total)}: {by_source}"])
+    if found.labeled_by_people:
+        people = ", ".join(f"{name} {number(n)}" for name, n in found.labeled_by_people.items())
+        rows.append(
+            [
+                "labels made by people (Label Studio, `reports/labels.json`)",
+                f"{number(sum(found.labeled_by_people.values()))} items: {people}",
+            ]
+        )
+    return rows
+
+
+def contribution(project: Project) -> Section:
+    found = measure(project)
+    compared = (
+        f"Measured against a fresh render of the template ({found.template}) with this "
+        "project's answers"
+        if found.template
+        else f"Files and code are not compared: {found.not_rendered}"
+    )
+    if found.untouched and found.template:
+        return Section(
+            f"**Nothing yet.** {compared}: no files added, no code or settings changed, no "
+            "experiments recorded, no data collected and no labels made by people. This "
+            "project is still the template."
+        )
+    rows = contribution_rows(found)
+    parts = [compared + ":"]
+    if rows:
+        parts.append(table(["what", "measured"], rows))
+    else:
+        parts.append("No experiments, collected data or labels made by people recorded yet.")
+    parts.append(
+        "_Say in your own words, below this section, what you changed and why: the figures "
+        "above are only what pocgen can measure._"
+    )
+    return Section("\n\n".join(parts))
+
+
 SECTIONS: dict[str, Callable[[Project], Section]] = {
     "problem": problem,
     "data": data,
@@ -621,4 +751,5 @@ SECTIONS: dict[str, Callable[[Project], Section]] = {
     "demo": demo,
     "reproduce": reproduce,
     "decisions": decisions,
+    "contribution": contribution,
 }

@@ -4,29 +4,33 @@ The rules, in the order they are enforced:
 1. Plan everything first (new README, new outputs) without touching the disk.
 2. Refuse, naming the section or file, when the user edited text that pocgen owns (a README marker
    body, or a generated file whose fingerprint footer no longer matches), unless `force`.
-   Back up the edited files either way, so a later `--force` never loses work.
-3. Write only files whose text changes, so a second run is a no-op; back up each one first.
+   Back up the edited files either way, so a later `--force` never loses work. Text pocgen wrote
+   and nobody edited is replaced without a backup: there is nothing of the user's in it.
+3. Write only files whose text changes, so a second run is a no-op. Writing is all or nothing:
+   every new text is staged beside its target first, then moved into place; if one move fails
+   (an immutable file, a full disk), the files already moved get their old text back.
 `check=True` stops after the plan and reports which README sections are stale, for CI.
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pocgen.artifacts import Project, load_project
 from pocgen.errors import PocgenError
-from pocgen.markers import file_edited, fill, find_regions, sign_file
+from pocgen.markers import file_edited, fill, find_regions, sign_file, user_section
 from pocgen.outputs import OUTPUTS
+from pocgen.project import Project, load_project
 from pocgen.sections import SECTIONS, Section
 
 README = "README.md"
 BACKUP_DIR = Path(".pocgen") / "backups"
 USER_SECTIONS = ("Limitations", "Next steps")
-_PLACEHOLDER = re.compile(r"^_[^_]*_$", re.DOTALL)
 
 
 @dataclass
@@ -41,7 +45,7 @@ class Plan:
     stale: list[str]
     unknown: list[str]
     absent: list[str]
-    outputs: dict[str, tuple[str | None, str]]
+    outputs: dict[str, tuple[str | None, str | None]]
 
     @property
     def waiting(self) -> dict[str, list[str]]:
@@ -52,7 +56,7 @@ class Plan:
         return [
             path
             for path, (before, after) in self.outputs.items()
-            if before is not None and before != after and file_edited(before)
+            if before is not None and after is not None and before != after and file_edited(before)
         ]
 
 
@@ -64,25 +68,27 @@ class WriteupResult:
     plan: Plan | None = None
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, relative: str) -> str:
     """Read text exactly as stored: CRLF endings outside the markers must survive a rewrite."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return handle.read()
+    if not path.is_file():
+        raise PocgenError(
+            f"{relative} is not a file; move it aside so `pocgen writeup` can write {relative}."
+        )
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except UnicodeDecodeError as error:
+        raise PocgenError(
+            f"{relative} is not UTF-8 text (byte {error.start}); save it as UTF-8 and rerun "
+            "`pocgen writeup`."
+        ) from error
+    except OSError as error:
+        raise PocgenError(f"{relative} cannot be read ({error.strerror}).") from error
 
 
 def empty_user_sections(readme: str) -> list[str]:
     """User-owned sections (Limitations, Next steps) missing, blank or still a placeholder."""
-    empty = []
-    for title in USER_SECTIONS:
-        match = re.search(
-            rf"^##\s+{re.escape(title)}\s*$(?P<body>.*?)(?=^##\s|\Z)",
-            readme,
-            re.MULTILINE | re.DOTALL | re.IGNORECASE,
-        )
-        body = match["body"].strip() if match else ""
-        if not body or _PLACEHOLDER.match(body):
-            empty.append(title)
-    return empty
+    return [title for title in USER_SECTIONS if not user_section(readme, title)]
 
 
 def plan_writeup(root: Path) -> Plan:
@@ -93,7 +99,7 @@ def plan_writeup(root: Path) -> Plan:
         raise PocgenError(
             f"{readme_path} not found: the writeup goes into the project's README.md."
         )
-    before = _read(readme_path)
+    before = _read(readme_path, README)
     regions = find_regions(before, README)
     if not regions:
         raise PocgenError(
@@ -105,11 +111,12 @@ def plan_writeup(root: Path) -> Plan:
     after = fill(before, {name: section.body for name, section in sections.items()}, README)
     after_regions = {region.name: region for region in find_regions(after, README)}
     stale = [name for name in sections if present[name].body != after_regions[name].body]
-    outputs: dict[str, tuple[str | None, str]] = {}
+    outputs: dict[str, tuple[str | None, str | None]] = {}
     for relative, build in OUTPUTS.items():
         path = project.root / relative
-        old = _read(path) if path.exists() else None
-        outputs[relative] = (old, sign_file(build(project)))
+        old = _read(path, relative) if path.exists() else None
+        text = build(project)
+        outputs[relative] = (old, sign_file(text) if text is not None else None)
     return Plan(
         project=project,
         readme_before=before,
@@ -155,19 +162,55 @@ def run_writeup(root: Path, force: bool = False) -> WriteupResult:
             "`<!-- pocgen:... -->` markers (or into a copy of the file) and rerun, or rerun with "
             "--force to replace it."
         )
-    backed_up = set(([README] if plan.edited else []) + edited_outputs)
     changes = {README: (plan.readme_before, plan.readme_after), **plan.outputs}
     for relative, (before, after) in changes.items():
-        if before == after:
+        if after is None or before == after:
             result.unchanged.append(relative)
-            continue
-        path = project_root / relative
-        if before is not None and relative not in backed_up:
-            result.backups.append(_backup(project_root, relative))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(after, encoding="utf-8", newline="")
-        result.written.append(relative)
+        else:
+            result.written.append(relative)
+    _write_all(project_root, {path: changes[path] for path in result.written})
     return result
+
+
+def _write_all(root: Path, changes: dict[str, tuple[str | None, str | None]]) -> None:
+    """Stage every new text beside its target, then move each into place; all or nothing."""
+    staged: dict[str, str] = {}
+    moved: list[str] = []
+    try:
+        for relative, (_, after) in changes.items():
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".pocgen-", dir=target.parent)
+            staged[relative] = temporary
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(after or "")
+            with contextlib.suppress(OSError):  # keep the old file's mode where it had one
+                shutil.copymode(target, temporary)
+        for relative, temporary in staged.items():
+            os.replace(temporary, root / relative)
+            moved.append(relative)
+    except OSError as error:
+        failed = next((path for path in changes if path not in moved), "a file")
+        _restore(root, {path: changes[path][0] for path in moved})
+        raise PocgenError(
+            f"cannot write {failed} ({error.strerror or error}); nothing was changed. Make it "
+            "writable (e.g. `chattr -i`, `chmod u+w`, free disk space) and rerun `pocgen writeup`."
+        ) from error
+    finally:
+        for temporary in staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+
+
+def _restore(root: Path, previous: dict[str, str | None]) -> None:
+    """Put back the text files had before a failed writeup (remove those it created)."""
+    for relative, text in previous.items():
+        path = root / relative
+        with contextlib.suppress(OSError):
+            if text is None:
+                path.unlink()
+            else:
+                path.write_text(text, encoding="utf-8", newline="")
 
 
 def stale_message(plan: Plan) -> str | None:

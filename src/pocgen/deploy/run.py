@@ -14,9 +14,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pocgen.artifacts import load_project
 from pocgen.deploy.build import SpaceBuild, build_space
 from pocgen.deploy.frontmatter import render
+from pocgen.project import load_project
 
 DEPLOY_REPORT = Path("reports/deploy.json")
 

@@ -1,15 +1,17 @@
-"""Read what a generated project has produced so far: its answers, reports, data files and model.
+"""Read a generated project: its answers, reports, data provenance, labels and deploy record.
 
 `pocgen writeup` and `pocgen check` only ever describe these files, so every number they print
-can be traced to one of them. A missing file is normal (the stage has not run yet) and reads as
-`None`; a file that exists but cannot be parsed is an error naming the stage that rewrites it.
-The paths follow the contract in docs/architecture.md.
+and every claim they make can be traced to one of them (docs/claims.md lists which). A missing
+file is normal (the stage has not run yet) and reads as `None`; a file that exists but cannot be
+parsed, or holds NaN or Infinity, is an error naming the stage that rewrites it. The paths follow
+the contract in docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,17 @@ from pocgen.errors import PocgenError
 METRICS_SCHEMA_VERSION = 1
 SAMPLE_SOURCE = "sample"
 SYNTH_SOURCE = "synth"  # `collect synth`: images and boxes made by the cut-and-paste synthesizer
+# Manifest sources a person brought in with `collect`, and how the writeup names them.
+COLLECTED_SOURCES = {
+    "folder": "from a folder of photos",
+    "video": "as frames of videos",
+    "text": "from a CSV or JSON-lines file",
+}
+# Label annotators that are a program, not a person (`imported from <file>` is one too).
+MACHINE_ANNOTATORS = {"sample", "synthesizer", "folder name"}
+IMPORTED_PREFIX = "imported from "
+# Lock files a generated project may carry; `check` accepts any of them.
+LOCK_FILES = ("requirements.lock", "uv.lock", "pylock.toml", "requirements-lock.txt")
 
 # Which stage (of `python -m <package> ...`, or pocgen itself) writes each report.
 REPORTS = {
@@ -48,6 +61,7 @@ class Project:
     label_rows: list[dict[str, str]] | None = None
     splits: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    coco_images: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def package(self) -> str:
@@ -129,7 +143,77 @@ class Project:
         return table
 
     def annotators(self) -> list[str]:
-        return sorted({row.get("annotator", "") for row in self.label_rows or []} - {""})
+        return sorted(self.annotation_counts())
+
+    def annotation_counts(self) -> Counter[str]:
+        """Labeled items per annotator, from data/labels.csv and the detection COCO export.
+
+        An item listed in both counts once, with the COCO export's (newer) annotator.
+        """
+        by_item = {row.get("item", ""): row.get("annotator", "") for row in self.label_rows or []}
+        by_item.update(
+            {str(i.get("file_name", "")): str(i.get("annotator") or "") for i in self.coco_images}
+        )
+        counts = Counter(by_item.values())
+        del counts[""]
+        return counts
+
+    @property
+    def demo(self) -> bool:
+        """Rendered as a demo (`pocgen new --defaults` without the user's own problem)."""
+        return self.answers.get("demo") is True
+
+    def collected_counts(self) -> dict[str, int]:
+        """Items a person brought in with `collect`, by source (folder, video, text)."""
+        counts = self.source_counts()
+        return {source: counts[source] for source in COLLECTED_SOURCES if counts.get(source)}
+
+    @property
+    def own_data(self) -> bool:
+        """Some items were collected by the user, not only sampled or synthesized."""
+        return bool(self.collected_counts())
+
+    def label_studio_people(self) -> dict[str, int]:
+        """Annotator -> items labeled, for people whose labels came from a real `label pull`.
+
+        Three files must agree: reports/labels.json from a pull with labeled items, its
+        `annotators`, and those same names on the labels in data/.
+        """
+        report = self.labels or {}
+        pulled = report.get("annotators")
+        if not isinstance(pulled, dict) or not _positive(report.get("labeled_items")):
+            return {}
+        on_labels = self.annotation_counts()
+        return {
+            str(name): on_labels[str(name)]
+            for name in pulled
+            if on_labels.get(str(name)) and not machine_annotator(str(name))
+        }
+
+    def lock_file(self) -> str | None:
+        return next((name for name in LOCK_FILES if (self.root / name).is_file()), None)
+
+
+def machine_annotator(name: str) -> bool:
+    """True for the annotators that stand for a program: the sample, the synthesizer, imports."""
+    return name in MACHINE_ANNOTATORS or name.startswith(IMPORTED_PREFIX)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _refuse_constant(name: str) -> float:
+    """json.loads calls this for NaN and Infinity, which no report may hold."""
+    raise ValueError(f"it holds {name}, which is not a measurement")
+
+
+def _finite(text: str) -> float:
+    """A JSON number; one too large for a float (1e999) reads as Infinity and is refused too."""
+    value = float(text)
+    if not math.isfinite(value):
+        _refuse_constant(text)
+    return value
 
 
 def _read_json(root: Path, relative: str, command: str) -> dict[str, Any] | None:
@@ -137,8 +221,12 @@ def _read_json(root: Path, relative: str, command: str) -> dict[str, Any] | None
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        data = json.loads(
+            path.read_text(encoding="utf-8"),
+            parse_constant=_refuse_constant,
+            parse_float=_finite,
+        )
+    except (ValueError, UnicodeDecodeError, OSError) as error:
         raise PocgenError(
             f"{relative} is not valid JSON ({error}); rerun `{command}` to rewrite it."
         ) from error
@@ -150,8 +238,14 @@ def _read_json(root: Path, relative: str, command: str) -> dict[str, Any] | None
 def _read_csv(path: Path) -> list[dict[str, str]] | None:
     if not path.exists():
         return None
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error, OSError) as error:
+        raise PocgenError(
+            f"{path.name} cannot be read as UTF-8 CSV ({error}); restore it from git or rerun the "
+            "stage that writes it."
+        ) from error
 
 
 def _read_answers(root: Path) -> dict[str, Any]:
@@ -195,6 +289,10 @@ def load_project(root: Path) -> Project:
             f"`python -m {package} evaluate` or upgrade pocgen."
         )
     project.manifest = _read_csv(root / "data" / "manifest.csv")
+    coco = _read_json(root, "data/labels/coco.json", f"python -m {package} label pull")
+    images = (coco or {}).get("images")
+    if isinstance(images, list):
+        project.coco_images = [image for image in images if isinstance(image, dict)]
     project.label_rows = _read_csv(root / "data" / "labels.csv")
     for split in ("train", "val", "test"):
         rows = _read_csv(root / "data" / "splits" / f"{split}.csv")
