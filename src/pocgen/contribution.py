@@ -116,14 +116,31 @@ def _template_source(recorded: dict[str, Any]) -> tuple[str, str | None, str] | 
     return None
 
 
-def render_pristine(root: Path, into: Path) -> tuple[str | None, str | None]:
-    """Render the project's template with its recorded answers into `into`.
+# Pristine renders already made in this process, by template and answers: `pocgen check` asks
+# for the contribution twice (its own item and the writeup it grades). Each folder lives as long
+# as its TemporaryDirectory, that is until the process ends.
+_RENDERED: dict[str, tuple[str | None, str | None, tempfile.TemporaryDirectory[str]]] = {}
+
+
+def pristine(root: Path) -> tuple[Path | None, str | None, str | None]:
+    """(folder, label, why not) for a render of the project's template with its answers."""
+    recorded = _answers_file(root)
+    key = json.dumps(recorded, sort_keys=True, default=str) + "\0" + root.name
+    if key not in _RENDERED:
+        scratch = tempfile.TemporaryDirectory(prefix="pocgen-pristine-")
+        label, why_not = render_pristine(recorded, Path(scratch.name) / root.name)
+        _RENDERED[key] = (label, why_not, scratch)
+    label, why_not, scratch = _RENDERED[key]
+    return (Path(scratch.name) / root.name if label else None), label, why_not
+
+
+def render_pristine(recorded: dict[str, Any], into: Path) -> tuple[str | None, str | None]:
+    """Render the template named in the answers file `recorded`, with its answers, into `into`.
 
     Returns (how the template is named, None) on success, or (None, why not) on failure.
     """
     from copier import run_copy
 
-    recorded = _answers_file(root)
     found = _template_source(recorded)
     if found is None:
         return None, "the answers file does not say which template made the project"
@@ -226,10 +243,8 @@ def compare(project_root: Path, pristine: Path) -> Contribution:
 
 def measure(project: Project) -> Contribution:
     """Everything the contribution section states, measured now."""
-    with tempfile.TemporaryDirectory(prefix="pocgen-pristine-") as scratch:
-        pristine = Path(scratch) / project.root.name
-        label, why_not = render_pristine(project.root, pristine)
-        result = compare(project.root, pristine) if label else Contribution(template=None)
+    folder, label, why_not = pristine(project.root)
+    result = compare(project.root, folder) if folder else Contribution(template=None)
     result.template, result.not_rendered = label, why_not
     result.experiments = sorted(project.experiments)
     result.collected = project.collected_counts()

@@ -48,8 +48,8 @@ SOURCE_WORDS = {
 # How the labels of each program annotator came about; people are named by `label pull`.
 ANNOTATOR_WORDS = {
     "sample": "came with the built-in sample",
-    "synthesizer": "were measured by the cut-and-paste synthesizer from the pixels it pasted",
-    "folder name": "were taken from the names of the folders the photos came in",
+    "synthesizer": "measured by the cut-and-paste synthesizer from the pixels it pasted",
+    "folder name": "taken from the names of the folders the photos came in",
 }
 FILES_LISTED = 8  # names shown before "and N more"
 FIGURE_CAPTIONS = {
@@ -319,15 +319,16 @@ def _labels_paragraph(project: Project, out: _Builder) -> None:
     ]
     phrases = []
     for name, n in others:
+        labels = f"{number(n)} label{'s' if n != 1 else ''}"
         if name in ANNOTATOR_WORDS:
-            phrases.append(f"{number(n)} {ANNOTATOR_WORDS[name]}")
+            phrases.append(f"{labels} {ANNOTATOR_WORDS[name]}")
         elif name.startswith(IMPORTED_PREFIX):
-            phrases.append(f"{number(n)} were {name} (`{project.command('collect')} text`)")
+            phrases.append(f"{labels} {name} (`{project.command('collect')} text`)")
         else:
-            phrases.append(f"{number(n)} are attributed to `{name}`, not pulled from Label Studio")
+            phrases.append(f"{labels} by `{name}`, not pulled from Label Studio")
     if phrases:
-        lead = "Other labels" if people else "**Labels.** Labels"
-        out.add(f"{lead}: " + "; ".join(phrases) + ".")
+        lead = "Other labels:" if people else "**Labels.**"
+        out.add(f"{lead} " + "; ".join(phrases) + ".")
     if people or phrases:
         return
     if project.answers.get("labeling") == "label-studio":
