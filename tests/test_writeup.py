@@ -348,3 +348,190 @@ def test_resume_of_synthesized_data_claims_no_collection_or_labeling(finished: P
     resume = (finished / "reports" / "resume.md").read_text(encoding="utf-8")
     assert "on 3 images synthesized by cut-and-paste" in resume
     assert "collected" not in resume and "Label Studio" not in resume
+
+
+def hashes(root: Path) -> dict[str, str]:
+    """Every file of the project by content hash, to compare before and after a refused run."""
+    import hashlib
+
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def one_line_refusal(project: Path, *args: str) -> str:
+    """Run writeup; assert exit 1, one stderr line, no traceback; return that line."""
+    result = run_pocgen("writeup", project, *args)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 1, result.stdout
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def immutable(finished: Path):
+    """A factory that sets the immutable flag (chattr +i) on a file, cleared after the test."""
+    import subprocess
+
+    flagged: list[Path] = []
+
+    def make(relative: str) -> Path:
+        path = finished / relative
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        flagged.append(path)
+        return path
+
+    yield make
+    for path in flagged:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.mark.parametrize("relative", ["README.md", "reports/model_card.md"])
+def test_writeup_writes_all_files_or_none(finished: Path, immutable, relative: str) -> None:
+    """An immutable README or model card: one line naming it, and not one file changed."""
+    run_writeup(finished)
+    write_json(
+        finished / "reports" / "metrics.json",
+        dict(METRICS, headline={"metric": "accuracy", "value": 0.95}),
+    )
+    immutable(relative)
+    before = hashes(finished)
+    line = one_line_refusal(finished)
+    assert f"cannot write {relative}" in line and "nothing was changed" in line
+    assert hashes(finished) == before
+    assert not list(finished.rglob(".pocgen-*"))  # no staged file left behind
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda p: (p / "README.md").unlink() or (p / "README.md").mkdir(), "is not a file"),
+        (lambda p: (p / "README.md").write_bytes(b"# Caf\xe9\n"), "is not UTF-8 text"),
+        (
+            lambda p: (p / "reports" / "metrics.json").write_text(
+                (p / "reports" / "metrics.json").read_text().replace("0.8731", "NaN", 1)
+            ),
+            "holds NaN",
+        ),
+        (
+            lambda p: (p / "reports" / "metrics.json").write_text(
+                (p / "reports" / "metrics.json").read_text().replace("0.8731", "Infinity", 1)
+            ),
+            "holds Infinity",
+        ),
+        (
+            lambda p: (p / "reports" / "metrics.json").write_text(
+                (p / "reports" / "metrics.json").read_text().replace("0.8731", "1e999", 1)
+            ),
+            "holds 1e999",
+        ),
+    ],
+    ids=["readme-folder", "readme-latin1", "nan", "infinity", "overflow"],
+)
+def test_bad_inputs_are_refused_in_one_line(finished: Path, damage, expected: str) -> None:
+    damage(finished)
+    before = hashes(finished)
+    line = one_line_refusal(finished)
+    assert expected in line and "nan" not in (finished / "README.md").as_posix()
+    assert hashes(finished) == before
+
+
+def test_untouched_project_makes_no_backup(finished: Path) -> None:
+    """Replacing only what pocgen wrote and nobody edited needs no backup, in any run."""
+    assert run_pocgen("writeup", finished).exit_code == 0
+    write_json(
+        finished / "reports" / "metrics.json",
+        dict(METRICS, headline={"metric": "accuracy", "value": 0.95}),
+    )
+    result = run_pocgen("writeup", finished)
+    assert result.exit_code == 0 and "wrote README.md" in result.stdout
+    assert "backup" not in result.stdout and backups(finished) == []
+
+
+def test_demo_project_gets_no_resume_and_no_blog(finished: Path) -> None:
+    answers = finished / ".copier-answers.yml"
+    answers.write_text(answers.read_text(encoding="utf-8") + "demo: true\n", encoding="utf-8")
+    result = run_pocgen("writeup", finished)
+    assert result.exit_code == 0, result.stderr
+    assert not (finished / "reports" / "resume.md").exists()
+    assert not (finished / "reports" / "blog_post.md").exists()
+    card = (finished / "reports" / "model_card.md").read_text(encoding="utf-8")
+    assert "**Demo project.**" in card
+
+
+def test_contribution_of_an_untouched_project_is_none(project: Path) -> None:
+    body = plan_writeup(project).sections["contribution"].body
+    assert body.startswith("**Nothing yet.** Measured against a fresh render of the template")
+    assert "This project is still the template." in body
+
+
+def test_contribution_counts_each_scripted_change(finished: Path) -> None:
+    """A file added, code edited, a setting changed, two experiments: each figure asserted."""
+    package = finished / "src" / "defect_spotter"
+    (package / "augment.py").write_text("FLIP = True\nROTATE = 15\n", encoding="utf-8")
+    train = package / "train.py"
+    lines = train.read_text(encoding="utf-8").splitlines(keepends=True)
+    train.write_text("".join(lines[:3] + ["# my change\n", "# and another\n"] + lines[4:]))
+    params = finished / "params.yaml"
+    data = yaml.safe_load(params.read_text(encoding="utf-8"))
+    old_epochs = data["train"]["epochs"]
+    data["train"]["epochs"] = old_epochs + 7
+    params.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for name in ("scratch", "pretrained"):
+        write_json(finished / "reports" / "experiments" / f"{name}.json", METRICS)
+
+    body = plan_writeup(finished).sections["contribution"].body
+    assert "| files added | 1: `src/defect_spotter/augment.py` |" in body
+    assert "+4 −1 in 2 files: `src/defect_spotter/augment.py (+2 −0)`" in body
+    assert "`src/defect_spotter/train.py (+2 −1)`" in body
+    assert f"`train.epochs: {old_epochs} → {old_epochs + 7}`" in body
+    assert "| experiments recorded in `reports/experiments/` | 2: `pretrained`, `scratch` |" in body
+    assert "| data collected (`data/manifest.csv`) | 240: 240 from a folder of photos |" in body
+    assert "240 items: jane 200, omar 40 |" in body
+    assert "_Say in your own words" in body
+
+
+def test_contribution_says_plainly_when_the_template_cannot_be_rendered(project: Path) -> None:
+    answers = project / ".copier-answers.yml"
+    text = answers.read_text(encoding="utf-8")
+    answers.write_text(
+        re.sub(r"_src_path: .*", "_src_path: /nowhere/gone-template", text), encoding="utf-8"
+    )
+    body = plan_writeup(project).sections["contribution"].body
+    assert body.startswith("Files and code are not compared: ")
+    assert "gone-template" in body
+
+
+# A line a user might type inside a section: never a marker, never blank.
+typed_line = st.text(alphabet=st.sampled_from(list("abcXYZ 019#*-|`>é✓")), min_size=1, max_size=30)
+typed_line = typed_line.map(lambda text: f"MINE {text.strip()}")
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(st.tuples(st.integers(min_value=0), typed_line), min_size=1, max_size=4))
+def test_lines_typed_inside_markers_are_never_lost(
+    finished: Path, lines: list[tuple[int, str]]
+) -> None:
+    """Lines typed inside any sections: refused and kept; forced, they are in a backup."""
+    run_writeup(finished)
+    readme_path = finished / "README.md"
+    text = readme_path.read_text(encoding="utf-8")
+    for where, line in lines:
+        regions = find_regions(text)
+        region = regions[where % len(regions)]
+        opening_end = text.index("-->", region.start) + 3
+        text = text[:opening_end] + "\n" + line + text[opening_end:]
+    readme_path.write_text(text, encoding="utf-8")
+    typed = [line for _, line in lines]
+
+    with pytest.raises(PocgenError, match="edited by hand"):
+        run_writeup(finished)
+    kept = readme_path.read_text(encoding="utf-8")
+    assert all(line in kept for line in typed)
+    run_writeup(finished, force=True)
+    saved = "\n".join(path.read_text(encoding="utf-8") for path in backups(finished))
+    assert all(line in saved for line in typed)

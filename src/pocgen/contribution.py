@@ -143,7 +143,10 @@ def render_pristine(recorded: dict[str, Any], into: Path) -> tuple[str | None, s
 
     found = _template_source(recorded)
     if found is None:
-        return None, "the answers file does not say which template made the project"
+        where = recorded.get("_src_path")
+        if not where:
+            return None, "the answers file does not say which template made the project"
+        return None, f"the template it was made from ({where}) is not found on this machine"
     source, ref, label = found
     answers = {k: v for k, v in recorded.items() if not str(k).startswith("_")}
     try:
