@@ -76,10 +76,10 @@ class Contribution:
 
     @property
     def count(self) -> int:
-        """One figure a rubric threshold can compare: changes of every kind, each counted once."""
+        """One figure a rubric threshold can compare: changes of every kind, each counted once
+        (a file added under src/ is one change, not also a code file changed)."""
         return (
-            len(self.files_added)
-            + len(self.lines)
+            len(set(self.files_added) | set(self.lines))
             + len(self.settings)
             + len(self.experiments)
             + (1 if self.collected else 0)

@@ -1,0 +1,325 @@
+"""`pocgen check` grades the work, not the files.
+
+What the template, the built-in sample or the synthesizer produced is never credited as the
+user's: an untouched `--defaults` project scores at most a quarter on both built-in rubrics, and
+each check names why an item fails. Projects come from the real template with known artifacts
+(known_artifacts.py); the untouched one runs its real smoke pipeline.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from conftest import run_pocgen
+from known_artifacts import METRICS, render, write_json, write_known_artifacts
+from smoke_project import SMOKE_STAGES, run_stage
+from test_check import grade
+
+OWN_PROBLEM = (
+    "A bakery bins a tray of sourdough every week because nobody can tell by eye when the dough "
+    "has finished proofing."
+)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("work") / "defect-spotter", problem=OWN_PROBLEM)
+
+
+@pytest.fixture
+def finished(rendered: Path, tmp_path: Path) -> Path:
+    project = Path(shutil.copytree(rendered, tmp_path / "defect-spotter"))
+    write_known_artifacts(project)
+    return project
+
+
+def rubric_of(tmp_path: Path, *checks: str, threshold: float | None = None) -> Path:
+    """A rubric with one item per check, named like the check."""
+    extra = f", threshold: {threshold}" if threshold is not None else ""
+    path = tmp_path / "rubric.yaml"
+    path.write_text(
+        "items:\n"
+        + "".join(
+            f"  - {{id: {name}, title: {name}, weight: 1, check: {name}{extra}}}\n"
+            for name in checks
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def verdicts(project: Path, rubric: Path) -> dict[str, tuple[str, str]]:
+    _, report = grade(project, "--rubric", str(rubric))
+    return {item["check"]: (item["status"], item["evidence"]) for item in report["items"]}
+
+
+def set_answer(project: Path, key: str, value: object) -> None:
+    path = project / ".copier-answers.yml"
+    answers = yaml.safe_load(path.read_text(encoding="utf-8"))
+    answers[key] = value
+    path.write_text(yaml.safe_dump(answers), encoding="utf-8")
+
+
+def write_manifest(project: Path, source: str, n: int = 240) -> None:
+    rows = "".join(f"{source}/{i}.jpg,{source},g{i},2026,x,own\n" for i in range(n))
+    (project / "data" / "manifest.csv").write_text(
+        "item,source,group,collected_at,original_path,license_note\n" + rows, encoding="utf-8"
+    )
+
+
+def test_untouched_defaults_project_scores_at_most_a_quarter(tmp_path: Path) -> None:
+    """`pocgen new --defaults`, then its smoke pipeline: both built-in rubrics give <= 25%."""
+    project = tmp_path / "untouched"
+    assert run_pocgen("new", project, "--defaults").exit_code == 0
+    for stage in SMOKE_STAGES:
+        run_stage(project, *stage)
+    for rubric in ("path", "ml-course"):
+        code, report = grade(project, "--rubric", rubric)
+        share = report["score"] / report["max_score"]
+        passing = [item["id"] for item in report["items"] if item["status"] != "fail"]
+        assert code == 1 and share <= 0.25, (rubric, report["score"], passing)
+
+
+@pytest.mark.parametrize(
+    ("check", "reason"),
+    [
+        ("problem_described", "a demo project"),
+        ("fresh_topic", "a demo project"),
+        ("data_collected", "a demo project"),
+        ("labels", "a demo project"),
+        ("model_beats_baseline", "a demo project"),
+        ("success_metric", "a demo project"),
+        ("resume_bullets", "a demo project"),
+        ("placeholders", "a demo project"),
+    ],
+)
+def test_a_demo_project_passes_no_item_about_the_problem_or_data(
+    finished: Path, tmp_path: Path, check: str, reason: str
+) -> None:
+    set_answer(finished, "demo", True)
+    status, evidence = verdicts(finished, rubric_of(tmp_path, check))[check]
+    assert status == "fail" and reason in evidence
+
+
+def test_sample_data_fails_data_labels_and_results_saying_why(
+    finished: Path, tmp_path: Path
+) -> None:
+    write_manifest(finished, "sample")
+    (finished / "data" / "splits").mkdir(parents=True, exist_ok=True)
+    (finished / "data" / "splits" / "train.csv").write_text("path,label,group\n")
+    checks = (
+        "data_collected",
+        "data_quality",
+        "labels",
+        "model_beats_baseline",
+        "success_metric",
+        "eda",
+        "reproducible",
+    )
+    found = verdicts(finished, rubric_of(tmp_path, *checks))
+    for check in checks:
+        status, evidence = found[check]
+        assert status == "fail" and "only the built-in sample" in evidence, (check, evidence)
+
+
+def test_synthesized_data_counts_only_as_synthesized(finished: Path, tmp_path: Path) -> None:
+    write_manifest(finished, "synth")
+    status, evidence = verdicts(finished, rubric_of(tmp_path, "data_collected"))["data_collected"]
+    assert status == "warn"
+    assert evidence == (
+        "ok 128, defect 112 (min 50), but all 240 items are synthesized by cut-and-paste, "
+        "none collected"
+    )
+
+
+def test_the_templates_own_example_is_a_worn_topic(tmp_path: Path) -> None:
+    example = render(tmp_path / "example")  # the default problem, reworded by nobody
+    status, evidence = verdicts(example, rubric_of(tmp_path, "fresh_topic"))["fresh_topic"]
+    assert status == "fail" and "the template's own example" in evidence
+    reworded = render(
+        tmp_path / "reworded",
+        problem="Line inspectors at a small factory check every single part by eye, and some "
+        "defects still reach the customers.",
+    )
+    assert verdicts(reworded, rubric_of(tmp_path, "fresh_topic"))["fresh_topic"][0] == "fail"
+
+
+def test_own_contribution_has_a_threshold(finished: Path, tmp_path: Path) -> None:
+    """Collected data and labels by people count one each; a file added makes three."""
+    (finished / "src" / "defect_spotter" / "augment.py").write_text("FLIP = True\n")
+    found = verdicts(finished, rubric_of(tmp_path, "own_contribution", threshold=3))
+    assert found["own_contribution"] == (
+        "pass",
+        "3 changes (1 files added, 1 code files changed (+1 −0), 0 settings changed, "
+        "0 experiments, 240 items collected, 240 labeled by people; against poc), min 3",
+    )
+    found = verdicts(finished, rubric_of(tmp_path, "own_contribution", threshold=4))
+    assert found["own_contribution"][0] == "fail"
+
+
+def test_placeholders_in_model_card_and_blog_fail_until_written(
+    finished: Path, tmp_path: Path
+) -> None:
+    rubric = rubric_of(tmp_path, "placeholders")
+    assert verdicts(finished, rubric)["placeholders"] == (
+        "fail",
+        "no reports/model_card.md: run `pocgen writeup`",
+    )
+    assert run_pocgen("writeup", finished).exit_code == 0
+    status, evidence = verdicts(finished, rubric)["placeholders"]
+    assert status == "fail" and "reports/model_card.md line" in evidence
+    assert "reports/blog_post.md line" in evidence
+    readme = finished / "README.md"
+    readme.write_text(
+        readme.read_text(encoding="utf-8").replace(
+            "_Write what this model does not do well, and where its data falls short._",
+            "Scratches under 1 mm are missed.",
+        )
+        + "\n## What I learned\n\nLighting mattered more than the model.\n",
+        encoding="utf-8",
+    )
+    assert run_pocgen("writeup", finished).exit_code == 0
+    assert verdicts(finished, rubric)["placeholders"][0] == "pass"
+    card = (finished / "reports" / "model_card.md").read_text(encoding="utf-8")
+    assert "Scratches under 1 mm are missed." in card
+
+
+def test_at_least_two_experiments_compared(finished: Path, tmp_path: Path) -> None:
+    rubric = rubric_of(tmp_path, "experiments_compared")
+    experiments = finished / "reports" / "experiments"
+    write_json(experiments / "scratch.json", METRICS)
+    assert verdicts(finished, rubric)["experiments_compared"][0] == "fail"
+    write_json(
+        experiments / "pretrained.json",
+        dict(METRICS, headline={"metric": "accuracy", "value": 0.9}),
+    )
+    assert verdicts(finished, rubric)["experiments_compared"] == (
+        "pass",
+        "2 experiments compared: pretrained accuracy 0.900, scratch accuracy 0.873",
+    )
+    write_json(
+        experiments / "other.json", dict(METRICS, headline={"metric": "macro_f1", "value": 0.8})
+    )
+    assert verdicts(finished, rubric)["experiments_compared"][0] == "warn"
+
+
+def test_environment_locked_needs_a_lock_file_that_ci_uses(finished: Path, tmp_path: Path) -> None:
+    rubric = rubric_of(tmp_path, "environment_locked")
+    for name in ("requirements.lock", "uv.lock"):
+        (finished / name).unlink(missing_ok=True)
+    assert verdicts(finished, rubric)["environment_locked"][0] == "fail"
+    (finished / "uv.lock").write_text("version = 1\n", encoding="utf-8")
+    workflow = next((finished / ".github" / "workflows").glob("*.yml"))
+    text = workflow.read_text(encoding="utf-8").replace("uv.lock", "")
+    workflow.write_text(text, encoding="utf-8")
+    assert verdicts(finished, rubric)["environment_locked"][0] == "warn"
+    workflow.write_text(text + "# uv sync --locked (uv.lock)\n", encoding="utf-8")
+    assert verdicts(finished, rubric)["environment_locked"] == (
+        "pass",
+        f"uv.lock, used by CI ({workflow.name})",
+    )
+
+
+def docker_works() -> bool:
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    probe = subprocess.run([docker, "info"], capture_output=True, timeout=30)
+    return probe.returncode == 0
+
+
+def test_container_runs_the_demo(finished: Path, tmp_path: Path) -> None:
+    """A valid Dockerfile passes; a broken one fails, naming the line. Where Docker runs, the
+    valid one is also built; elsewhere it is validated with Docker's own parser only."""
+    rubric = rubric_of(tmp_path, "container")
+    dockerfile = finished / "Dockerfile"
+    (finished / "requirements.lock").write_text("onnxruntime\n", encoding="utf-8")
+    dockerfile.write_text(
+        "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.lock ./\n"
+        "RUN pip install -r requirements.lock\nCOPY app/ app/\n"
+        'CMD ["python", "app/gradio_app.py"]\n',
+        encoding="utf-8",
+    )
+    status, evidence = verdicts(finished, rubric)["container"]
+    assert status == "pass" and "FROM python:3.11-slim, runs `python app/gradio_app.py`" in evidence
+    if docker_works():
+        build = subprocess.run(
+            ["docker", "build", "-q", str(finished)], capture_output=True, text=True
+        )
+        assert build.returncode == 0, build.stderr
+    dockerfile.write_text("FROM python:3.11-slim\nCOPY missing.txt /app/\nRUNN x\n")
+    status, evidence = verdicts(finished, rubric)["container"]
+    assert status == "fail"
+    assert "line 3: unknown instruction RUNN" in evidence
+    assert "line 2: COPY source missing.txt does not exist" in evidence
+    assert "no CMD or ENTRYPOINT" in evidence
+
+
+def explore_notebook(project: Path, printed: str | None) -> None:
+    """notebooks/01-explore-data.ipynb as saved after a run printing `printed` (None: never run)."""
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(summary)")
+    if printed is not None:
+        cell.execution_count = 1
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)]
+    notebook.cells = [cell]
+    (project / "notebooks").mkdir(exist_ok=True)
+    nbformat.write(notebook, project / "notebooks" / "01-explore-data.ipynb")
+
+
+@pytest.mark.parametrize(
+    ("printed", "status", "evidence"),
+    [
+        (None, "fail", "notebooks/01-explore-data.ipynb was never run"),
+        ("24 items, sample data: True\n", "fail", "was last run on the built-in sample"),
+        ("12 items\n", "warn", "none shows the project's 240 items"),
+        (
+            "240 items, sample data: False\n",
+            "pass",
+            "reports/data_quality.json and notebooks/01-explore-data.ipynb, run on the "
+            "project's 240 items",
+        ),
+    ],
+)
+def test_eda_needs_a_notebook_run_on_the_users_data(
+    finished: Path, tmp_path: Path, printed: str | None, status: str, evidence: str
+) -> None:
+    for old in (finished / "notebooks").glob("*.ipynb"):
+        old.unlink()
+    explore_notebook(finished, printed)
+    found = verdicts(finished, rubric_of(tmp_path, "eda"))["eda"]
+    assert found[0] == status and evidence in found[1], found
+
+
+def test_notebooks_run_with_the_projects_venv_which_lacks_a_package(
+    finished: Path, tmp_path: Path
+) -> None:
+    """A project .venv without Jupyter: named as the environment's gap, not the notebook's."""
+    for old in (finished / "notebooks").glob("*.ipynb"):
+        old.unlink()
+    explore_notebook(finished, None)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(finished / ".venv")])
+    status, evidence = verdicts(finished, rubric_of(tmp_path, "notebooks_execute"))[
+        "notebooks_execute"
+    ]
+    assert status == "fail"
+    assert evidence.startswith(
+        "the project's .venv/bin/python lacks the package `nbformat` the notebooks need "
+        "(not a fault of the notebooks)"
+    )
+
+
+@pytest.mark.parametrize("name", ["path", "ml-course"])
+def test_built_in_rubrics_carry_the_new_items(name: str) -> None:
+    from pocgen.rubric import load_rubric
+
+    items = {item.check: item for item in load_rubric(name).items}
+    assert items["own_contribution"].threshold == 3
+    assert items["experiments_compared"].threshold == 2
+    assert {"environment_locked", "container"} <= set(items)
