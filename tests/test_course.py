@@ -99,7 +99,9 @@ def test_pack_from_url_end_to_end(
     # new --course: the student's own answers merged over the pack's presets, locked ones kept.
     with pytest.raises(PocgenError, match=r"locks task='text-classification'; drop --data task="):
         merge_answers(pack, {"task": "object-detection"})
-    data = merge_answers(pack, {"project_name": "Ticket Router", "task": "text-classification"})
+    own = {"project_name": "Ticket Router", "task": "text-classification"}
+    own["problem"] = "A travel agency's inbox mixes refund and visa mail; visa deadlines slip."
+    data = merge_answers(pack, own)
     project = tmp_path / "ticket-router"
     create_project(
         project, pack.template, data=data, options=RenderOptions(defaults=True, ref=pack.ref)
@@ -156,7 +158,7 @@ def test_pack_from_an_installed_entry_point(tmp_path: Path) -> None:
         items["course-answers"]["status"] == "fail"
     )  # labeling/target_metric differ from the pack
     assert items["data"]["threshold"] == 100 and items["data"]["status"] == "fail"
-    assert report["max_score"] == 20
+    assert report["max_score"] == 24
 
     unknown = run_pocgen("check", project, "--course", "nope", env={"PYTHONPATH": str(site)})
     assert unknown.exit_code == 1 and "(bootcamp)" in unknown.stderr
@@ -165,7 +167,7 @@ def test_pack_from_an_installed_entry_point(tmp_path: Path) -> None:
 def test_example_pack_and_builtin_rubrics_load() -> None:
     pack = load_pack(str(EXAMPLE))
     assert pack.template == "poc" and set(pack.locked) <= set(pack.answers)
-    assert sum(item.weight for item in pack.rubric.items) == 20
+    assert sum(item.weight for item in pack.rubric.items) == 24
     assert (
         merge_answers(pack, {"target_metric": "macro_f1", "target_value": "0.9"})["target_value"]
         == "0.9"

@@ -457,6 +457,7 @@ def test_demo_project_gets_no_resume_and_no_blog(finished: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert not (finished / "reports" / "resume.md").exists()
     assert not (finished / "reports" / "blog_post.md").exists()
+    assert "no reports/resume.md: a demo project" in result.stdout
     card = (finished / "reports" / "model_card.md").read_text(encoding="utf-8")
     assert "**Demo project.**" in card
 

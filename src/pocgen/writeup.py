@@ -239,6 +239,11 @@ def summary(result: WriteupResult) -> list[str]:
             f"section {title} is empty: it is yours to write in README.md"
             for title in empty_user_sections(plan.readme_after)
         ]
+        lines += [
+            f"no {path}: a demo project (`demo: true`) gets none"
+            for path, (_, after) in plan.outputs.items()
+            if after is None and plan.project.demo
+        ]
         lines += [f"README.md has no markers for section {name}" for name in plan.absent]
         lines += [f"unknown section {name} left as it is" for name in plan.unknown]
     return lines
