@@ -323,3 +323,17 @@ def test_built_in_rubrics_carry_the_new_items(name: str) -> None:
     assert items["own_contribution"].threshold == 3
     assert items["experiments_compared"].threshold == 2
     assert {"environment_locked", "container"} <= set(items)
+
+
+def test_success_metric_sentence_is_checked_against_the_chosen_metric(
+    finished: Path, tmp_path: Path
+) -> None:
+    rubric = rubric_of(tmp_path, "problem_described")
+    assert verdicts(finished, rubric)["problem_described"][0] == "pass"
+    set_answer(finished, "success_metric", "recall of at least 0.95 on defective parts")
+    status, evidence = verdicts(finished, rubric)["problem_described"]
+    assert status == "warn"
+    assert "but `check` measures accuracy (target_metric: accuracy)" in evidence
+    set_answer(finished, "success_metric", "accuracy of at least 0.8 on held-out parts")
+    status, evidence = verdicts(finished, rubric)["problem_described"]
+    assert status == "warn" and "the target is accuracy ≥ 0.9 (target_value)" in evidence

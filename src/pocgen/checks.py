@@ -453,10 +453,31 @@ def problem_described(ctx: Context, threshold: float | None) -> Verdict:
     goal = target(ctx.project)
     if goal is None:
         return Verdict("warn", "no measurable target (target_metric/target_value)")
+    mismatch = _sentence_mismatch(str(answers["success_metric"]), *goal)
+    if mismatch:
+        return Verdict("warn", mismatch)
     return Verdict(
         "pass",
         f"{str(answers['problem']).strip()[:60]}… target {metric_name(goal[0])} ≥ {goal[1]:g}",
     )
+
+
+def _sentence_mismatch(sentence: str, key: str, value: float) -> str | None:
+    """Why the success-metric sentence does not say what `check` measures, or None."""
+    text = sentence.lower()
+    names = {key.lower(), metric_name(key).lower(), key.replace("_", " ").lower()}
+    values = {f"{value:g}", f"{value * 100:g}%", f"{value * 100:g} %"}
+    if not any(name in text for name in names):
+        return (
+            f"the success metric says {sentence.strip()!r}, but `check` measures "
+            f"{metric_name(key)} (target_metric: {key}): make them the same"
+        )
+    if not any(number_text in text for number_text in values):
+        return (
+            f"the success metric says {sentence.strip()!r}, but the target is {metric_name(key)} "
+            f"≥ {value:g} (target_value): make them the same"
+        )
+    return None
 
 
 def eda(ctx: Context, threshold: float | None) -> Verdict:

@@ -21,6 +21,8 @@ METRIC_NAMES = {
     "kappa": "Cohen's kappa",
     "mean_iou": "mean box IoU",
     "f1_50": "F1 at IoU 0.5",
+    "recall_at_precision": "recall at fixed precision",
+    "all_found_rate": "share of images with every object found",
 }
 
 

@@ -460,9 +460,8 @@ def results(project: Project) -> Section:
         rows.append([label, f"**{number(value)}**", number(base) if base is not None else "–", aim])
     name = baseline.get("name", "baseline")
     dataset = metrics.get("dataset") or {}
-    test_size = (
-        f" ({number(dataset['test'])} items)" if isinstance(dataset.get("test"), int) else ""
-    )
+    test_items = dataset.get("test", metrics.get("test_size"))
+    test_size = f" ({number(test_items)} items)" if isinstance(test_items, int) else ""
     out.add(
         f"On the held-out test split{test_size}:\n\n"
         + table(["metric", "model", f"baseline: {name}", "success target"], rows)
