@@ -139,15 +139,18 @@ def test_synthesized_data_counts_only_as_synthesized(finished: Path, tmp_path: P
 
 
 def test_the_templates_own_example_is_a_worn_topic(tmp_path: Path) -> None:
-    example = render(tmp_path / "example")  # the default problem, reworded by nobody
-    status, evidence = verdicts(example, rubric_of(tmp_path, "fresh_topic"))["fresh_topic"]
+    """The template's example problems (its defaults, for any task) fail, reworded or not."""
+    from pocgen.checks import _template_examples
+
+    example = _template_examples()[0]
+    rubric = rubric_of(tmp_path, "fresh_topic")
+    project = render(tmp_path / "example", problem=example)
+    status, evidence = verdicts(project, rubric)["fresh_topic"]
     assert status == "fail" and "the template's own example" in evidence
-    reworded = render(
-        tmp_path / "reworded",
-        problem="Line inspectors at a small factory check every single part by eye, and some "
-        "defects still reach the customers.",
-    )
-    assert verdicts(reworded, rubric_of(tmp_path, "fresh_topic"))["fresh_topic"][0] == "fail"
+    reworded = render(tmp_path / "reworded", problem=f"In short: {example} It costs money.")
+    assert verdicts(reworded, rubric)["fresh_topic"][0] == "fail"
+    own = render(tmp_path / "own", problem=OWN_PROBLEM)
+    assert verdicts(own, rubric)["fresh_topic"][0] == "pass"
 
 
 def test_own_contribution_has_a_threshold(finished: Path, tmp_path: Path) -> None:

@@ -462,10 +462,22 @@ def problem_described(ctx: Context, threshold: float | None) -> Verdict:
     )
 
 
+# Words that name each target metric in a sentence, besides its key and display name.
+METRIC_WORDS = {
+    "map50": ("map",),
+    "map50_95": ("map",),
+    "macro_f1": ("f1",),
+    "class_recall": ("recall",),
+    "recall_at_precision": ("recall",),
+    "all_found_rate": ("all found", "every", "all of", "all the", "all its", "all their"),
+}
+
+
 def _sentence_mismatch(sentence: str, key: str, value: float) -> str | None:
     """Why the success-metric sentence does not say what `check` measures, or None."""
     text = sentence.lower()
     names = {key.lower(), metric_name(key).lower(), key.replace("_", " ").lower()}
+    names |= set(METRIC_WORDS.get(key, ()))
     values = {f"{value:g}", f"{value * 100:g}%", f"{value * 100:g} %"}
     if not any(name in text for name in names):
         return (

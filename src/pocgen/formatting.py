@@ -21,6 +21,7 @@ METRIC_NAMES = {
     "kappa": "Cohen's kappa",
     "mean_iou": "mean box IoU",
     "f1_50": "F1 at IoU 0.5",
+    "class_recall": "recall of the target class",
     "recall_at_precision": "recall at fixed precision",
     "all_found_rate": "share of images with every object found",
 }

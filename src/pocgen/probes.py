@@ -183,6 +183,9 @@ DOCKER_INSTRUCTIONS = {
 }
 
 
+PIPELINE_OUTPUTS = ("models/", "reports/")
+
+
 def validate_dockerfile(path: Path) -> tuple[list[str], str]:
     """Problems Docker would hit building or running `path`, and a summary when there are none.
 
@@ -213,7 +216,11 @@ def validate_dockerfile(path: Path) -> tuple[list[str], str]:
             if "://" in source or any(ch in source for ch in "*?[$"):
                 continue
             if not (path.parent / source).exists():
-                problems.append(f"line {c.start_line}: {c.cmd} source {source} does not exist")
+                # models/ and reports/ are the pipeline's output: present once it has run.
+                hint = " yet (run the pipeline)" if source.startswith(PIPELINE_OUTPUTS) else ""
+                problems.append(
+                    f"line {c.start_line}: {c.cmd} source {source} does not exist{hint}"
+                )
     image = first.value[0] if first is not None and first.value else "?"
     started = " ".join(runs[-1].value) if runs else ""
     return problems, f"FROM {image}, runs `{started}`"

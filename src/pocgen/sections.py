@@ -457,7 +457,8 @@ def results(project: Project) -> Section:
         if goal and key == goal[0] and isinstance(value, int | float):
             aim = f"≥ {goal[1]:g}: " + ("**met**" if value >= goal[1] else "**not met**")
         label = metric_name(key) + (" (headline)" if best and key == best[0] else "")
-        rows.append([label, f"**{number(value)}**", number(base) if base is not None else "–", aim])
+        shown = f"**{number(value)}**" if isinstance(value, int | float) else "–"
+        rows.append([label, shown, number(base) if isinstance(base, int | float) else "–", aim])
     name = baseline.get("name", "baseline")
     dataset = metrics.get("dataset") or {}
     test_items = dataset.get("test", metrics.get("test_size"))
