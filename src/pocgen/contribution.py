@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,24 +97,30 @@ def _answers_file(root: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _template_source(recorded: dict[str, Any]) -> tuple[str, str | None, str] | None:
-    """(source to render, vcs ref, how to name it) from the answers file, or None if unknown."""
+def _template_sources(recorded: dict[str, Any]) -> list[tuple[str, str | None, str]]:
+    """Where to render the template from, best first: (source, vcs ref, how to name it).
+
+    The recorded source at the recorded version first. For a built-in template (recorded as
+    `pocgen:NAME`, or as a snapshot folder in some user's cache) the template this pocgen ships
+    comes next, named as such, since its version may differ from the recorded one.
+    """
     from pocgen import registry
 
     source, ref = recorded.get("_src_path"), recorded.get("_commit")
     if not isinstance(source, str) or not source:
-        return None
+        return []
     ref = str(ref) if ref else None
-    label = f"{Path(source).name} at {ref}" if ref else Path(source).name
+    candidates = []
     local = Path(source).expanduser()
     if local.is_dir() or "://" in source or source.startswith(("gh:", "gl:", "git@")):
-        return source, ref, label
-    # The built-in template's snapshot lives in one user's cache; elsewhere use the packaged one.
+        candidates.append((source, ref, f"{local.name} at {ref}" if ref else local.name))
     name = source.rsplit(":", 1)[-1].rstrip("/").rsplit("/", 1)[-1]
     known = registry.find(name)
     if known is not None and known.builtin:
-        return known.source, None, f"{known.name} (packaged with this pocgen)"
-    return None
+        recorded_as = f", the project recorded {ref}" if ref else ""
+        label = f"{known.name} as packaged with this pocgen{recorded_as}"
+        candidates.append((known.source, None, label))
+    return candidates
 
 
 # Pristine renders already made in this process, by template and answers: `pocgen check` asks
@@ -141,30 +148,34 @@ def render_pristine(recorded: dict[str, Any], into: Path) -> tuple[str | None, s
     """
     from copier import run_copy
 
-    found = _template_source(recorded)
-    if found is None:
+    candidates = _template_sources(recorded)
+    if not candidates:
         where = recorded.get("_src_path")
         if not where:
             return None, "the answers file does not say which template made the project"
         return None, f"the template it was made from ({where}) is not found on this machine"
-    source, ref, label = found
     answers = {k: v for k, v in recorded.items() if not str(k).startswith("_")}
-    try:
-        run_copy(
-            source,
-            str(into),
-            data=answers,
-            vcs_ref=ref,
-            defaults=True,
-            overwrite=True,
-            quiet=True,
-            unsafe=False,
-            skip_tasks=True,
-        )
-    except Exception as error:  # copier raises many kinds; each means "not rendered"
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        return None, f"the template {label} could not be rendered again ({first})"
-    return label, None
+    reasons = []
+    for source, ref, label in candidates:
+        try:
+            run_copy(
+                source,
+                str(into),
+                data=answers,
+                vcs_ref=ref,
+                defaults=True,
+                overwrite=True,
+                quiet=True,
+                unsafe=False,
+                skip_tasks=True,
+            )
+        except Exception as error:  # copier raises many kinds; each means "not rendered"
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            reasons.append(f"{label}: {first}")
+            shutil.rmtree(into, ignore_errors=True)
+            continue
+        return label, None
+    return None, "the template could not be rendered again (" + "; ".join(reasons) + ")"
 
 
 def _authored_files(folder: Path) -> set[str]:
