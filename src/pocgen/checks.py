@@ -409,8 +409,10 @@ def tests_pass(ctx: Context, threshold: float | None) -> Verdict:
     """The project's own test suite passes (`python -m pytest` in the project's interpreter)."""
     if not (ctx.root / "tests").is_dir():
         return Verdict("fail", "no tests/ folder")
-    outcome = probes.run_tests(ctx.root)
-    return Verdict("pass" if outcome.ok else "fail", outcome.evidence)
+    python = probes.project_python(ctx.root)
+    outcome = probes.run_tests(ctx.root, python)
+    where = probes.describe_python(ctx.root, python)
+    return Verdict("pass" if outcome.ok else "fail", f"{outcome.evidence} (with {where})")
 
 
 def fresh_topic(ctx: Context, threshold: float | None) -> Verdict:

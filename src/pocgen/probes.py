@@ -117,8 +117,7 @@ def run_command(
     return Outcome(completed.returncode == 0, line or f"exit code {completed.returncode}", seconds)
 
 
-def run_tests(root: Path, timeout: float = 900) -> Outcome:
-    python = project_python(root)
+def run_tests(root: Path, python: str, timeout: float = 900) -> Outcome:
     return run_command([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root, timeout)
 
 

@@ -464,7 +464,7 @@ def results(project: Project) -> Section:
     test_items = dataset.get("test", metrics.get("test_size"))
     test_size = f" ({number(test_items)} items)" if isinstance(test_items, int) else ""
     out.add(
-        f"On the held-out test split{test_size}:\n\n"
+        f"On the held-out test split{test_size}, from `reports/metrics.json`:\n\n"
         + table(["metric", "model", f"baseline: {name}", "success target"], rows)
     )
     interval = confidence_interval(metrics)

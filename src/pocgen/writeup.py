@@ -176,9 +176,10 @@ def _write_all(root: Path, changes: dict[str, tuple[str | None, str | None]]) ->
     """Stage every new text beside its target, then move each into place; all or nothing."""
     staged: dict[str, str] = {}
     moved: list[str] = []
+    current = "a file"  # the file being staged or moved, named if that fails
     try:
         for relative, (_, after) in changes.items():
-            target = root / relative
+            current, target = relative, root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=".pocgen-", dir=target.parent)
             staged[relative] = temporary
@@ -187,13 +188,13 @@ def _write_all(root: Path, changes: dict[str, tuple[str | None, str | None]]) ->
             with contextlib.suppress(OSError):  # keep the old file's mode where it had one
                 shutil.copymode(target, temporary)
         for relative, temporary in staged.items():
+            current = relative
             os.replace(temporary, root / relative)
             moved.append(relative)
     except OSError as error:
-        failed = next((path for path in changes if path not in moved), "a file")
         _restore(root, {path: changes[path][0] for path in moved})
         raise PocgenError(
-            f"cannot write {failed} ({error.strerror or error}); nothing was changed. Make it "
+            f"cannot write {current} ({error.strerror or error}); nothing was changed. Make it "
             "writable (e.g. `chattr -i`, `chmod u+w`, free disk space) and rerun `pocgen writeup`."
         ) from error
     finally:
