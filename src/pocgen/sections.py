@@ -475,7 +475,7 @@ def results(project: Project) -> Section:
         )
     warnings = [str(w) for w in metrics.get("warnings") or [] if str(w).strip()]
     if warnings:
-        out.add("\n".join(f"> **Caution.** {upper_first(w.strip())}" for w in warnings))
+        out.add("\n\n".join(f"> **Caution.** {upper_first(w.strip())}" for w in warnings))
     per_class = metrics.get("per_class") or {}
     if per_class:
         keys = [
