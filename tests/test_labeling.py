@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from dotenv import dotenv_values
+from dotenv import dotenv_values, set_key
 from known_artifacts import render
 from label_studio_sdk import LabelStudio
 from label_studio_server import (
@@ -473,10 +473,17 @@ def test_serve_script_starts_label_studio_with_a_login_and_token_in_env(document
     with pytest.raises(httpx.ConnectError):  # the server went down with the script
         httpx.get(f"http://127.0.0.1:{port}/health")
 
+    # A personal access token (a JWT) copied from Account & Settings into .env works as well.
+    serve, output = serve_until_ready(project, port, with_label_studio)
+    legacy = {"Authorization": f"Token {token}"}
+    access_token = httpx.post(f"http://127.0.0.1:{port}/api/token/", headers=legacy).json()["token"]
+    set_key(project / ".env", "LABEL_STUDIO_API_KEY", access_token)
+    stop_with_ctrl_c(serve, output)
+
     # A later start keeps the login and the token; the tasks are still there.
     serve, output = serve_until_ready(project, port, with_label_studio)
     try:
-        assert dotenv_values(project / ".env") == settings
+        assert dotenv_values(project / ".env") == {**settings, "LABEL_STUDIO_API_KEY": access_token}
         for task in tasks_of(client, project):
             chosen = {"choices": [truth[task.data["item"]]]}
             result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": chosen}]
