@@ -475,10 +475,13 @@ def test_serve_script_starts_label_studio_with_a_login_and_token_in_env(document
 
     # A personal access token (a JWT) copied from Account & Settings into .env works as well.
     serve, output = serve_until_ready(project, port, with_label_studio)
-    legacy = {"Authorization": f"Token {token}"}
-    access_token = httpx.post(f"http://127.0.0.1:{port}/api/token/", headers=legacy).json()["token"]
-    set_key(project / ".env", "LABEL_STUDIO_API_KEY", access_token)
-    stop_with_ctrl_c(serve, output)
+    try:
+        legacy = {"Authorization": f"Token {token}"}
+        created = httpx.post(f"http://127.0.0.1:{port}/api/token/", headers=legacy)
+        access_token = created.json()["token"]
+        set_key(project / ".env", "LABEL_STUDIO_API_KEY", access_token)
+    finally:
+        stop_with_ctrl_c(serve, output)
 
     # A later start keeps the login and the token; the tasks are still there.
     serve, output = serve_until_ready(project, port, with_label_studio)
