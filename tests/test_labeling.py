@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from dotenv import dotenv_values, set_key
 from known_artifacts import render
 from label_studio_sdk import LabelStudio
 from label_studio_server import (
@@ -355,35 +357,29 @@ def test_errors_name_the_fix_and_lose_nothing(label_studio, admin, annotators, d
     admin.annotations.delete(bad.id)
     ok(project, "label", "pull", server=label_studio)
 
-    # Classes changed since the push: pull refuses until push updates the labeling config.
+    # A class added to params.yaml: pull goes on checking labels by name; push offers the class.
     params = project / "params.yaml"
     params.write_text(
         params.read_text().replace(
             'classes: ["ok", "defect"]', 'classes: ["ok", "defect", "scratch"]'
         )
     )
-    before = labels_csv.read_bytes()
-    changed = fails(project, "label", "pull", server=label_studio)
-    assert "classes changed since the last push" in changed and "label push" in changed
-    assert labels_csv.read_bytes() == before
+    assert "0 new, 0 updated, 1 unchanged" in ok(project, "label", "pull", server=label_studio)
     assert "Classes changed" in ok(project, "label", "push", server=label_studio)
-    ok(project, "label", "pull", server=label_studio)
+    assert "scratch" in admin.projects.get(project_id(project)).label_config
 
-    # An image moved inside data/raw is found by name; moved out, it is named in the error.
+    # An image moved away after labeling is named in the error, and nothing is written.
     item = tasks[2].data["item"]
     annotate(admin, tasks[2:3], lambda d: choice(truth[d["item"]]), annotators["ann"])
-    moved = project / "data/raw/moved" / Path(item).name
-    moved.parent.mkdir()
-    (project / "data/raw" / item).rename(moved)
-    ok(project, "label", "pull", server=label_studio)
-    assert last_labels(project)[f"moved/{Path(item).name}"]["label"] == truth[item]
     outside = project / Path(item).name
-    moved.rename(outside)
+    (project / "data/raw" / item).rename(outside)
     before = labels_csv.read_bytes()
     gone = fails(project, "label", "pull", server=label_studio)
     assert f"image {item} is no longer in data/raw" in gone and "put it back" in gone
     assert labels_csv.read_bytes() == before
     outside.rename(project / "data/raw" / item)
+    ok(project, "label", "pull", server=label_studio)
+    before = labels_csv.read_bytes()
 
     # The project was deleted on the server: pull says to push; push makes a new one.
     admin.projects.delete(project_id(project))
@@ -396,61 +392,106 @@ def test_errors_name_the_fix_and_lose_nothing(label_studio, admin, annotators, d
     assert {t.data["item"] for t in tasks_of(admin, project)} == set(truth) - labeled_here
 
 
-# --- serve: install-free start on a migrated copy, a personal access token in .env ----------
+# --- the serve script: Label Studio's own `start`, a legacy token in .env ------------------
 
 
-def test_serve_creates_a_user_and_token_and_stops_with_its_server(document_root):
-    project = render(
-        document_root / "ticket-router", task="text-classification", project_name="Ticket Router"
-    )
-    program = label_studio_bin()
-    # Skip the 20-80 s of database migrations; serve's own first start is otherwise unchanged.
-    shutil.copytree(migrated_data_dir(program), project / ".label-studio/data")
-    port = free_port()
+def serve_script(project: Path, *args: str, path: str) -> subprocess.Popen:
+    """`python scripts/serve_label_studio.py ARGS` in the project, as `make label-serve` runs it,
+    with HOST and PORT set the way shells and CI often have them."""
     env = {k: v for k, v in project_env(project).items() if not k.startswith("LABEL_STUDIO_")}
-    env.update(LABEL_STUDIO_BIN=str(program), COLUMNS="250", HOST="0.0.0.0", PORT="1")
-    started = time.monotonic()
-    serve = subprocess.Popen(
-        [sys.executable, "-m", package_of(project), "label", "serve", "--port", str(port)],
+    env.update(PATH=path, HOST="0.0.0.0", PORT="1")
+    return subprocess.Popen(
+        [sys.executable, "scripts/serve_label_studio.py", *args],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def serve_until_ready(project: Path, port: int, path: str) -> tuple[subprocess.Popen, list[str]]:
+    """Start the script and wait for its ready line; the output keeps being collected."""
+    serve = serve_script(project, "--port", str(port), path=path)
     output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(serve.stdout), daemon=True)
-    reader.start()
+    threading.Thread(target=lambda: output.extend(serve.stdout), daemon=True).start()
+    started = time.monotonic()
+    while not any("is running at" in line for line in output):
+        assert serve.poll() is None, "".join(output)
+        assert time.monotonic() - started < 240, "".join(output)
+        time.sleep(0.2)
+    print(f"serve script ready in {time.monotonic() - started:.1f} s")
+    return serve, output
+
+
+def stop_with_ctrl_c(serve: subprocess.Popen, output: list[str]) -> str:
+    serve.send_signal(signal.SIGINT)
+    serve.wait(timeout=30)
+    time.sleep(0.2)  # the reader thread takes the last lines
+    printed = "".join(output)
+    assert serve.returncode == 0, printed
+    return printed
+
+
+def test_serve_script_starts_label_studio_with_a_login_and_token_in_env(document_root):
+    project = render(
+        document_root / "ticket-router", task="text-classification", project_name="Ticket Router"
+    )
+    program = label_studio_bin()
+    with_label_studio = f"{os.environ['PATH']}{os.pathsep}{program.parent}"
+    # Refused before anything starts: no Label Studio on PATH, or a busy port (Label Studio
+    # would silently move to the next one).
+    missing = serve_script(project, path="/usr/bin:/bin")
+    assert missing.wait(timeout=60) == 1
+    assert "pipx install 'label-studio==1.23.*'" in missing.stdout.read()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = serve_script(project, "--port", str(busy.getsockname()[1]), path=with_label_studio)
+        assert taken.wait(timeout=60) == 1
+        assert "is in use: pass another --port" in taken.stdout.read()
+    assert not (project / ".env").exists()
+
+    # Skip the 20-80 s of database migrations; the first start is otherwise unchanged.
+    shutil.copytree(migrated_data_dir(program), project / ".label-studio/data")
+    port = free_port()
+    serve, output = serve_until_ready(project, port, with_label_studio)
     try:
-        while not any("is running at" in line for line in output):
-            assert serve.poll() is None, "".join(output)
-            assert time.monotonic() - started < 240, "".join(output)
-            time.sleep(0.2)
-        print(f"label serve ready in {time.monotonic() - started:.1f} s")
-        settings = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines())
+        settings = dotenv_values(project / ".env")
         assert settings["LABEL_STUDIO_URL"] == f"http://127.0.0.1:{port}"
         assert (project / ".env").stat().st_mode & 0o077 == 0
         token = settings["LABEL_STUDIO_API_KEY"]
-        assert token.count(".") == 2  # a personal access token is a JWT
         assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "UP"}
         client = LabelStudio(base_url=settings["LABEL_STUDIO_URL"], api_key=token)
         assert client.users.whoami().email == "you@example.com"
         ok(project, "sample", "--smoke")
         truth = remove_labels(project, 3)
         assert "Pushed 3 new items" in ok(project, "label", "push")  # settings from .env alone
-        tasks = tasks_of(client, project)
-        for task in tasks:
+    finally:
+        printed = stop_with_ctrl_c(serve, output)
+    assert token not in printed and settings["LABEL_STUDIO_PASSWORD"] not in printed
+    with pytest.raises(httpx.ConnectError):  # the server went down with the script
+        httpx.get(f"http://127.0.0.1:{port}/health")
+
+    # A personal access token (a JWT) copied from Account & Settings into .env works as well.
+    serve, output = serve_until_ready(project, port, with_label_studio)
+    try:
+        legacy = {"Authorization": f"Token {token}"}
+        created = httpx.post(f"http://127.0.0.1:{port}/api/token/", headers=legacy)
+        access_token = created.json()["token"]
+        set_key(project / ".env", "LABEL_STUDIO_API_KEY", access_token)
+    finally:
+        stop_with_ctrl_c(serve, output)
+
+    # A later start keeps the login and the token; the tasks are still there.
+    serve, output = serve_until_ready(project, port, with_label_studio)
+    try:
+        assert dotenv_values(project / ".env") == {**settings, "LABEL_STUDIO_API_KEY": access_token}
+        for task in tasks_of(client, project):
             chosen = {"choices": [truth[task.data["item"]]]}
             result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": chosen}]
             client.annotations.create(task.id, result=result)
         assert "3 new" in ok(project, "label", "pull")
         assert {item: last_labels(project)[item]["label"] for item in truth} == truth
     finally:
-        os.kill(serve.pid, signal.SIGTERM)
-        serve.wait(timeout=30)
-        reader.join(timeout=5)
-    printed = "".join(output)
-    assert token not in printed and settings["LABEL_STUDIO_PASSWORD"] not in printed
-    assert serve.returncode == 0, printed
-    with pytest.raises(httpx.ConnectError):  # the server went down with serve
-        httpx.get(f"http://127.0.0.1:{port}/health")
+        stop_with_ctrl_c(serve, output)

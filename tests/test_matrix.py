@@ -82,6 +82,7 @@ CONDITIONAL = {
     "tests/test_app_gradio.py": lambda a: a["ui"] in ("gradio", "both"),
     "src/<pkg>/model.py": lambda a: a["task"] != "text-classification",
     "src/<pkg>/label.py": lambda a: a["labeling"] == "label-studio",
+    "scripts/serve_label_studio.py": lambda a: a["labeling"] == "label-studio",
     "tests/test_label.py": lambda a: a["labeling"] == "label-studio",
     "notebooks/01-explore-data.ipynb": lambda a: a["notebooks"] == "true",
     "notebooks/02-train-evaluate.ipynb": lambda a: a["notebooks"] == "true",

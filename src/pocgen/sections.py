@@ -544,7 +544,7 @@ def reproduce(project: Project) -> Section:
     ]
     if project.answers.get("labeling") == "label-studio":
         lines += [
-            f"{run('label serve')}   # in a second terminal",
+            "make label-serve   # Label Studio (installed apart), in a second terminal",
             run("label push"),
             f"{run('label pull')}   # after labeling",
         ]
