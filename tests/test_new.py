@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,8 +23,10 @@ def test_default_template_without_questions(tmp_path: Path):
     assert answers["project_name"] == "Tool Check"
     assert answers["package_name"] == "tool_check"
     assert answers["task"] == "object-detection"
-    # the answers name a git snapshot of the built-in template, so `pocgen update` works later
-    assert answers["_commit"] and Path(answers["_src_path"], ".git").expanduser().is_dir()
+    # the answers name the built-in template by name and content-derived version, which any
+    # machine resolves, so `pocgen update` works later anywhere (not a path in one user's cache)
+    assert answers["_src_path"] == "pocgen:poc"
+    assert re.fullmatch(r"0\.1\.0\+[0-9a-f]{12}", answers["_commit"])
     # next steps are the commands of the generated README's quickstart
     assert "pip install -e '.[dev]'" in result.stdout
     assert "make pipeline" in result.stdout

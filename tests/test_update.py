@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -68,12 +67,12 @@ def test_conflicting_edits_are_marked_and_nothing_dropped(tmp_path, versioned_te
     commit_all(project, "my conflicting edit")
 
     result = run_pocgen("update", project, *ENGINES[engine][2])
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # conflicts left: not a success for scripts
     text = readme.read_text()
     assert "<<<<<<<" in text and ">>>>>>>" in text
     assert "Line three, my version," in text
     assert "Line three, improved in v2," in text
-    assert "README.md" in result.stderr  # named as a conflict
+    assert "Conflicts left" in result.stderr and "README.md" in result.stderr
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -123,17 +122,23 @@ def test_not_a_generated_project(tmp_path: Path):
     assert "no .copier-answers.yml or .pocgen.yml" in result.stderr
 
 
-def test_builtin_template_update_goes_through_snapshots(tmp_path, monkeypatch):
-    """A project made from a built-in template updates when the shipped template changes."""
+@pytest.fixture
+def builtin_mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A stand-in for pocgen's source checkout: built-in template `mini` in a git repository,
+    with the shipped template in templates/mini and its history in git."""
     from pocgen import registry
+
+    checkout = tmp_path / "pocgen-checkout"
+    shutil.copytree(FIXTURES / "copier-mini", checkout / "templates" / "mini")
+    git_init(checkout)
+    commit_all(checkout, "template v1")
+    monkeypatch.setattr(registry, "builtin_root", lambda: checkout / "templates")
+    return checkout
+
+
+def _project_from_builtin(tmp_path: Path) -> Path:
     from pocgen.create import create_project
     from pocgen.engines import RenderOptions
-    from pocgen.update import update_project
-
-    builtins = tmp_path / "builtins"
-    shutil.copytree(FIXTURES / "copier-mini", builtins / "mini")
-    monkeypatch.setattr(registry, "builtin_root", lambda: builtins)
-    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
 
     project = tmp_path / "project"
     create_project(project, "mini", options=RenderOptions(defaults=True))
@@ -141,13 +146,70 @@ def test_builtin_template_update_goes_through_snapshots(tmp_path, monkeypatch):
     commit_all(project, "generated")
     (project / "main.py").write_text((project / "main.py").read_text() + "\n# my comment\n")
     commit_all(project, "my edit")
+    return project
 
-    # a new pocgen release changes the shipped template
-    (builtins / "mini" / "template" / "NEW.md").write_text("new in this release\n")
+
+def _ship_new_release(checkout: Path) -> None:
+    """A new pocgen release changes the shipped template."""
+    (checkout / "templates" / "mini" / "template" / "NEW.md").write_text("new in this release\n")
+    commit_all(checkout, "template v2")
+
+
+def test_builtin_template_update_on_this_machine(tmp_path, builtin_mini, monkeypatch):
+    from pocgen.engines import RenderOptions
+    from pocgen.update import update_project
+
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
+    project = _project_from_builtin(tmp_path)
+    before = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert before["_src_path"] == "pocgen:mini"
+    _ship_new_release(builtin_mini)
     updated = update_project(project, options=RenderOptions(defaults=True))
     assert "NEW.md" in updated.changed
     assert "# my comment" in (project / "main.py").read_text()
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["_commit"] == "0.1.0.post1"
-    index = json.loads((tmp_path / "cache" / "templates" / "mini.json").read_text())
-    assert sorted(index.values()) == ["0.1.0", "0.1.0.post1"]
+    after = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert after["_src_path"] == "pocgen:mini"
+    assert after["_commit"] != before["_commit"]
+    tree = git(builtin_mini, "rev-parse", "HEAD:templates/mini").strip()
+    assert after["_commit"] == f"0.1.0+{tree[:12]}"  # the version is the template's content
+
+
+def test_builtin_template_update_on_a_fresh_machine(tmp_path, builtin_mini, monkeypatch):
+    """A teammate's clone, CI: no cache from `new`; the old version comes from pocgen's history."""
+    from pocgen.engines import RenderOptions
+    from pocgen.update import update_project
+
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache-of-the-author"))
+    project = _project_from_builtin(tmp_path)
+    _ship_new_release(builtin_mini)
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache-of-a-teammate"))
+    updated = update_project(project, options=RenderOptions(defaults=True))
+    assert "NEW.md" in updated.changed and ".copier-answers.yml" in updated.changed
+    assert "# my comment" in (project / "main.py").read_text()
+    # updating again changes nothing: no "Updated 1 files" for a rewritten answers file
+    commit_all(project, "updated")
+    assert update_project(project, options=RenderOptions(defaults=True)).changed == []
+
+
+def test_project_from_an_earlier_pocgen_still_updates(tmp_path, builtin_mini, monkeypatch):
+    """Earlier releases recorded a cache path and a cache-numbered version (`0.1.0.post3`); the
+    version is found through the answers file in pocgen's history that first recorded it."""
+    from pocgen.engines import RenderOptions
+    from pocgen.update import update_project
+
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
+    project = _project_from_builtin(tmp_path)
+    answers = project / ".copier-answers.yml"
+    legacy = {"_commit": "0.1.0.post3", "_src_path": "/home/someone/.cache/pocgen/templates/mini"}
+    answers.write_text(yaml.safe_dump(yaml.safe_load(answers.read_text()) | legacy))
+    commit_all(project, "made by an earlier pocgen")
+    example = builtin_mini / "examples" / "demo"
+    example.mkdir(parents=True)
+    shutil.copy(answers, example / ".copier-answers.yml")
+    commit_all(builtin_mini, "example at template 0.1.0.post3")
+    _ship_new_release(builtin_mini)
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "fresh-cache"))
+
+    update_project(project, options=RenderOptions(defaults=True))
+    assert (project / "NEW.md").is_file() and "# my comment" in (project / "main.py").read_text()
+    assert yaml.safe_load(answers.read_text())["_src_path"] == "pocgen:mini"
