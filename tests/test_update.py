@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -213,3 +214,27 @@ def test_project_from_an_earlier_pocgen_still_updates(tmp_path, builtin_mini, mo
     update_project(project, options=RenderOptions(defaults=True))
     assert (project / "NEW.md").is_file() and "# my comment" in (project / "main.py").read_text()
     assert yaml.safe_load(answers.read_text())["_src_path"] == "pocgen:mini"
+
+
+def test_cookiecutter_hooks_run_once_per_update(tmp_path, versioned_template):
+    repo = versioned_template("cookiecutter-mini", _template_change("cookiecutter"))
+    project = _new_at_v1(tmp_path, repo, "cookiecutter")
+    log = tmp_path / "hook.log"
+    result = run_pocgen("update", project, "--trust", env={"HOOK_LOG": str(log)})
+    assert result.exit_code == 0, result.stderr
+    assert log.read_text() == "ran\n"
+
+
+def test_no_template_change_is_already_up_to_date(tmp_path, versioned_template):
+    """Even when the answers file was laid out differently: formatting is not a change."""
+    repo = versioned_template("copier-mini", _template_change("copier"))
+    project = _new_at_v1(tmp_path, repo, "copier")
+    answers = project / ".copier-answers.yml"
+    answers.write_text(json.dumps(yaml.safe_load(answers.read_text())))  # JSON is YAML too
+    commit_all(project, "answers laid out differently")
+    before = answers.read_text()
+    result = run_pocgen("update", project, "--vcs-ref", "v1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "Already up to date."
+    assert answers.read_text() == before
+    assert git(project, "status", "--short") == ""

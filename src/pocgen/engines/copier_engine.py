@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import shutil
 import tempfile
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import yaml
 
@@ -92,6 +94,33 @@ def _copier_errors(template: str) -> Iterator[None]:
         raise PocgenError(f"{message}{fix}") from None
 
 
+@contextmanager
+def _wrapped_validation_messages() -> Iterator[None]:
+    """Show a rejected answer's whole explanation, wrapped at the terminal's width.
+
+    Copier asks through questionary, whose prompt_toolkit session shows validation errors in a
+    one-row toolbar, so a long message ("...digits and sin") is cut at the terminal's edge. The
+    prompt module gets a toolbar that wraps and grows instead.
+    """
+    from prompt_toolkit.filters import has_validation_error
+    from prompt_toolkit.layout import ConditionalContainer, Window
+    from prompt_toolkit.widgets.toolbars import ValidationToolbar
+
+    prompt = importlib.import_module(
+        "prompt_toolkit.shortcuts.prompt"
+    )  # the module, not the function
+
+    class WrappingValidationToolbar(ValidationToolbar):
+        def __init__(self, show_position: bool = False) -> None:
+            super().__init__(show_position)
+            self.container = ConditionalContainer(
+                content=Window(self.control, wrap_lines=True), filter=has_validation_error
+            )
+
+    with patch.object(prompt, "ValidationToolbar", WrappingValidationToolbar):
+        yield
+
+
 def _engine_source(template: ResolvedTemplate) -> str:
     """Git templates go to Copier by URL, so the project records the URL and can update.
 
@@ -123,7 +152,7 @@ def render(
 
     into = workspace / name
 
-    with _copier_errors(template.source):
+    with _copier_errors(template.source), _wrapped_validation_messages():
         worker = run_copy(
             _engine_source(template),
             into,
