@@ -342,3 +342,40 @@ def test_update_with_a_bad_answer_says_how_to_fix_it(tmp_path: Path, versioned_t
     git_init(project)
     commit_all(project, "generated at v1")
     _refused_update(project, "size must be at most 9 Fix the answer with --data", "-d", "size=99")
+
+
+def test_update_into_a_folder_that_cannot_be_written_changes_nothing(project_at_v1):
+    project, _ = project_at_v1
+    with unwritable(project, "immutable"):
+        _refused_update(project, "is unchanged")
+
+
+def test_update_that_fails_while_moving_files_says_how_to_finish_or_go_back(
+    project_at_v1, monkeypatch: pytest.MonkeyPatch
+):
+    """A failure after the commit point (the disk fills up between two renames): the message
+    names both ways out, and the next update finishes the job."""
+    from pocgen import staging
+    from pocgen.errors import PocgenError
+    from pocgen.update import update_project
+
+    project, _ = project_at_v1
+    real_replace, calls = os.replace, []
+
+    def replace_then_fail(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(staging.os, "replace", replace_then_fail)
+    with pytest.raises(PocgenError) as refused:
+        update_project(project)
+    message = str(refused.value)
+    assert "No space left on device" in message and f"pocgen update {project}" in message
+    assert f"git -C {project} checkout -- ." in message
+    monkeypatch.setattr(staging.os, "replace", real_replace)
+    result = run_pocgen("update", project)
+    assert result.exit_code == 0 and "Finished an update" in result.stdout, result.stderr
+    assert (project / "CHANGELOG.md").read_text() == "Added in v2.\n"
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v2"

@@ -189,8 +189,25 @@ def recover(project: Path) -> bool:
     return True
 
 
+def _check_writable(project: Path, changes: Changes) -> None:
+    """Before the commit point, write a probe file into every folder the update writes to or
+    deletes from, so an unwritable folder stops the update while nothing has changed yet."""
+    folders = {(project / name).parent for name in changes.writes + changes.deletes}
+    for folder in sorted(folders):
+        nearest = _nearest_existing(folder)
+        try:
+            with tempfile.TemporaryFile(dir=nearest, prefix=".pocgen-probe-"):
+                pass
+        except OSError as error:
+            raise PocgenError(
+                f"cannot write in {nearest} ({error.strerror}); {project} is unchanged. Fix its "
+                "permissions, then run the update again."
+            ) from None
+
+
 def replace_files(project: Path, finished: Path, changes: Changes) -> None:
     """Make `project` match the scratch copy `finished` for `changes`, all or nothing."""
+    _check_writable(project, changes)
     git_dir, prefix = _git_paths(project)
     journal = git_dir / JOURNAL
     pending = git_dir / f"{JOURNAL}.pending-{os.getpid()}"
