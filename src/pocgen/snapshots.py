@@ -17,7 +17,9 @@ An old version's files come from, in this order:
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -92,7 +94,11 @@ def _stage_folder(repo: Path, folder: Path) -> str:
 
 
 def _has_tag(repo: Path, version: str) -> bool:
-    return bool(_git(repo, "tag", "--list", version).strip())
+    try:
+        _git(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{version}")
+    except subprocess.CalledProcessError:
+        return False
+    return True
 
 
 def _commit_and_tag(repo: Path, version: str, message: str) -> None:
@@ -100,12 +106,32 @@ def _commit_and_tag(repo: Path, version: str, message: str) -> None:
     _git(repo, "tag", version)
 
 
+def _content_digest(folder: Path) -> str:
+    """A hash of every file's path and bytes: equal digests mean identical templates."""
+    digest = hashlib.sha256()
+    for path in _template_files(folder):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def shipped_version(folder: Path, name: str) -> str:
-    """The version of the template this pocgen ships, kept in the cache for later updates."""
+    """The version of the template this pocgen ships, kept in the cache for later updates.
+
+    An index from content digest to version skips the git work when the cache already holds
+    this content: every `pocgen new` asks, and most find it there.
+    """
     repo = _cache_repo(name)
+    index_file = repo.parent / f"{name}.versions.json"
+    index: dict[str, str] = json.loads(index_file.read_text()) if index_file.is_file() else {}
+    digest = _content_digest(folder)
+    if digest in index and _has_tag(repo, index[digest]):
+        return index[digest]
     version = f"{__version__}+{_stage_folder(repo, folder)[:12]}"
     if not _has_tag(repo, version):
         _commit_and_tag(repo, version, f"{name} template shipped with pocgen {__version__}")
+    index[digest] = version
+    index_file.write_text(json.dumps(index, indent=2))
     return version
 
 
