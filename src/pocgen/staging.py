@@ -60,6 +60,19 @@ def staging_area(dest: Path) -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while files are renamed into place (milliseconds): once the
+    first rename happened, finishing is the only way to leave the tree whole."""
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in held}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _make_parents(folder: Path, created: list[Path]) -> None:
     """`mkdir -p`, remembering each folder it made so a failure can remove them again."""
     missing = []
@@ -92,16 +105,19 @@ def move_into_place(rendered: Path, dest: Path) -> None:
                 raise IsADirectoryError(21, "a folder is in the way", str(target))
             _make_parents(target.parent, created)
             temporary = target.with_name(f".{target.name}.pocgen-new")
+            staged.append((temporary, target))  # before the copy: a half-copied file goes too
             shutil.copy2(rendered / name, temporary, follow_symlinks=False)
-            staged.append((temporary, target))
-    except OSError as error:
+    except BaseException as error:  # Ctrl-C too: no stray temporary file is left behind
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
         for folder in reversed(created):
             folder.rmdir()
-        raise _unwritable(dest, error) from None
-    for temporary, target in staged:
-        os.replace(temporary, target)
+        if isinstance(error, OSError):
+            raise _unwritable(dest, error) from None
+        raise
+    with _interrupts_deferred():
+        for temporary, target in staged:
+            os.replace(temporary, target)
 
 
 # An update's changes go through a journal in the project's git folder: every new file is written
@@ -125,19 +141,6 @@ def _git_paths(project: Path) -> tuple[Path, str]:
     git_dir = git(project, "rev-parse", "--absolute-git-dir").decode().strip()
     prefix = git(project, "rev-parse", "--show-prefix").decode().strip()
     return Path(git_dir), prefix
-
-
-@contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM while files are moved into place (milliseconds): once the
-    journal is committed, finishing is the only way to leave the tree whole."""
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, signal.SIG_IGN) for number in held}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _finish(journal: Path, project: Path) -> None:
