@@ -185,7 +185,7 @@ def update_project(
             "be lost."
         )
     record = next(project / name for name in RECORDS if (project / name).is_file())
-    read_record(record)
+    read_record(record)  # a corrupt answers file is reported here, before any work
     with tempfile.TemporaryDirectory(prefix="pocgen-update-") as scratch_folder:
         scratch = Path(scratch_folder) / project.resolve().name
         tracked = _scratch_copy(project, scratch)

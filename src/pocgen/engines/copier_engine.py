@@ -24,6 +24,8 @@ ANSWERS_FILE = ".copier-answers.yml"
 ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
 # How Copier's errors about one answer begin (`Validation error for question 'x': ...`).
 ANSWER_ERRORS = ("Validation error for question", "Invalid choice for", 'Question "')
+# A built-in template is updated between two local tags, whatever its versions are called.
+OLD_TAG, NEW_TAG = "1", "2"
 
 
 def questions(folder: Path) -> set[str]:
@@ -216,9 +218,6 @@ def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
             {"_commit": version, "_src_path": snapshots.source_of(builtin)}
             | {key: value for key, value in updated.items() if not key.startswith("_")},
         )
-
-
-OLD_TAG, NEW_TAG = "1", "2"
 
 
 def _builtin_versions(name: str, old: str, ref: str | None, into: str) -> tuple[str, str]:
