@@ -238,3 +238,24 @@ def test_no_template_change_is_already_up_to_date(tmp_path, versioned_template):
     assert result.stdout.strip() == "Already up to date."
     assert answers.read_text() == before
     assert git(project, "status", "--short") == ""
+
+
+def test_the_flagship_example_updates_on_a_fresh_machine(tmp_path: Path):
+    """examples/surgical-tool-detector names its template version as its answers file says; an
+    empty cache must still find that version (in pocgen's history) and update a copy of it."""
+    from conftest import REPO_ROOT
+
+    example = REPO_ROOT / "examples" / "surgical-tool-detector"
+    tracked = git(example, "ls-files", "-z", "--", ".").split("\0")
+    copy = tmp_path / example.name
+    for name in filter(None, tracked):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(example / name, copy / name)
+    git_init(copy)
+    commit_all(copy, "the example as committed")
+
+    result = run_pocgen("update", copy, env={"POCGEN_CACHE_DIR": str(tmp_path / "fresh-cache")})
+    # conflicts with the example's own edits are a legitimate outcome of a template change
+    assert result.exit_code == 0 or result.stderr.startswith("Conflicts left"), result.stderr
+    answers = yaml.safe_load((copy / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == "pocgen:poc"
