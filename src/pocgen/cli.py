@@ -82,8 +82,7 @@ def _options(
         ),
     ] = False,
 ) -> None:
-    """Do the job before you have it: generate, run, deploy and write up an ML proof of
-    concept."""
+    """pocgen's own options (the app's `help` above is what `pocgen --help` shows)."""
 
 
 def _render_options(defaults: bool, trust: bool, pretend: bool, ref: str | None):
