@@ -103,14 +103,15 @@ def _scratch_copy(project: Path, scratch: Path) -> list[str]:
     """Copy the project's tracked files into `scratch`, committed in a fresh repository; return
     their paths. Ignored files (data, models, venvs) stay behind: templates never touch them."""
     listed = sources.git(project, "ls-files", "-z", "--cached", "--", ".").decode()
-    names = sorted(name for name in listed.split("\0") if name)
-    for name in names:
+    names = []
+    for name in sorted(filter(None, listed.split("\0"))):
         source = project / name
-        if not (source.exists() or source.is_symlink()):
-            continue  # deleted and committed as such cannot be; a submodule path has no file
+        if source.is_dir() and not source.is_symlink():
+            continue  # a submodule: its own repository, which no template writes into
         target = scratch / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target, follow_symlinks=False)
+        names.append(name)
     sources.git(scratch, "init", "--quiet")
     sources.git(scratch, "add", "--all", "--force")
     sources.git(scratch, "commit", "--quiet", "--allow-empty", "-m", "the project before update")
