@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,8 +23,10 @@ def test_default_template_without_questions(tmp_path: Path):
     assert answers["project_name"] == "Tool Check"
     assert answers["package_name"] == "tool_check"
     assert answers["task"] == "object-detection"
-    # the answers name a git snapshot of the built-in template, so `pocgen update` works later
-    assert answers["_commit"] and Path(answers["_src_path"], ".git").expanduser().is_dir()
+    # the answers name the built-in template by name and content-derived version, which any
+    # machine resolves, so `pocgen update` works later anywhere (not a path in one user's cache)
+    assert answers["_src_path"] == "pocgen:poc"
+    assert re.fullmatch(r"0\.1\.0\+[0-9a-f]{12}", answers["_commit"])
     # next steps are the commands of the generated README's quickstart
     assert "pip install -e '.[dev]'" in result.stdout
     assert "make pipeline" in result.stdout
@@ -312,3 +315,66 @@ def test_long_project_name_gets_a_package_name_cut_at_a_whole_word(tmp_path: Pat
     )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "p" / "src" / "retained_surgical" / "__main__.py").is_file()
+
+
+def test_validation_message_is_wrapped_not_cut(tmp_path: Path):
+    """A 60-column terminal: the whole explanation of a rejected answer is shown, wrapped."""
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "pocgen", "new", str(tmp_path / "p")],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(24, 60),
+    )
+    child.expect("Project name")
+    child.sendline("")
+    child.expect("Repository and folder name")
+    child.send("\x15")  # an empty slug is invalid: its message is over 100 characters
+    child.expect("letter.*got")
+    shown = child.before + child.after
+    child.sendcontrol("c")
+    child.close()
+    # strip the terminal's escape sequences and the wrapping; what is left must be whole
+    flat = re.sub(r"\s+", "", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown))
+    assert "digitsandsingledashes,startingwithaletter" in flat
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "slug", "package"),
+    [
+        ("2024-poc", "2024 Poc", "project-2024-poc", "project_2024_poc"),
+        ("My Cool POC", "My Cool POC", "my-cool-poc", "my_cool_poc"),
+        ("defect-AI_check", "Defect AI Check", "defect-ai-check", "defect_ai_check"),
+    ],
+)
+def test_default_names_are_valid_and_keep_acronyms(tmp_path: Path, folder, name, slug, package):
+    result = run_pocgen("new", tmp_path / folder, "--defaults")
+    assert result.exit_code == 0, result.stderr
+    answers = yaml.safe_load((tmp_path / folder / ".copier-answers.yml").read_text())
+    assert (answers["project_name"], answers["project_slug"], answers["package_name"]) == (
+        name,
+        slug,
+        package,
+    )
+
+
+def test_version_short_help_and_examples():
+    from pocgen import __version__
+
+    version = run_pocgen("--version")
+    assert version.exit_code == 0 and version.stdout.strip() == f"pocgen {__version__}"
+    top = run_pocgen("-h")
+    assert top.exit_code == 0 and "Examples" in top.stdout and "pocgen new my-poc" in top.stdout
+    for command in ("new", "update", "templates", "deploy", "writeup", "check"):
+        shown = run_pocgen(command, "-h")
+        assert shown.exit_code == 0, shown.stderr
+        assert "Examples" in shown.stdout and f"pocgen {command}" in shown.stdout, command
+
+
+def test_boolean_options_are_shown_as_flags():
+    """`--defaults` takes no value, and its help must not suggest `--defaults <bool>`."""
+    shown = run_pocgen("new", "--help")
+    assert "<bool>" not in shown.stdout
+    assert re.search(r"--defaults\s+Ask nothing", shown.stdout)

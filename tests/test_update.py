@@ -68,12 +68,12 @@ def test_conflicting_edits_are_marked_and_nothing_dropped(tmp_path, versioned_te
     commit_all(project, "my conflicting edit")
 
     result = run_pocgen("update", project, *ENGINES[engine][2])
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # conflicts left: not a success for scripts
     text = readme.read_text()
     assert "<<<<<<<" in text and ">>>>>>>" in text
     assert "Line three, my version," in text
     assert "Line three, improved in v2," in text
-    assert "README.md" in result.stderr  # named as a conflict
+    assert "Conflicts left" in result.stderr and "README.md" in result.stderr
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -123,17 +123,23 @@ def test_not_a_generated_project(tmp_path: Path):
     assert "no .copier-answers.yml or .pocgen.yml" in result.stderr
 
 
-def test_builtin_template_update_goes_through_snapshots(tmp_path, monkeypatch):
-    """A project made from a built-in template updates when the shipped template changes."""
+@pytest.fixture
+def builtin_mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A stand-in for pocgen's source checkout: built-in template `mini` in a git repository,
+    with the shipped template in templates/mini and its history in git."""
     from pocgen import registry
+
+    checkout = tmp_path / "pocgen-checkout"
+    shutil.copytree(FIXTURES / "copier-mini", checkout / "templates" / "mini")
+    git_init(checkout)
+    commit_all(checkout, "template v1")
+    monkeypatch.setattr(registry, "builtin_root", lambda: checkout / "templates")
+    return checkout
+
+
+def _project_from_builtin(tmp_path: Path) -> Path:
     from pocgen.create import create_project
     from pocgen.engines import RenderOptions
-    from pocgen.update import update_project
-
-    builtins = tmp_path / "builtins"
-    shutil.copytree(FIXTURES / "copier-mini", builtins / "mini")
-    monkeypatch.setattr(registry, "builtin_root", lambda: builtins)
-    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
 
     project = tmp_path / "project"
     create_project(project, "mini", options=RenderOptions(defaults=True))
@@ -141,13 +147,115 @@ def test_builtin_template_update_goes_through_snapshots(tmp_path, monkeypatch):
     commit_all(project, "generated")
     (project / "main.py").write_text((project / "main.py").read_text() + "\n# my comment\n")
     commit_all(project, "my edit")
+    return project
 
-    # a new pocgen release changes the shipped template
-    (builtins / "mini" / "template" / "NEW.md").write_text("new in this release\n")
+
+def _ship_new_release(checkout: Path) -> None:
+    """A new pocgen release changes the shipped template."""
+    (checkout / "templates" / "mini" / "template" / "NEW.md").write_text("new in this release\n")
+    commit_all(checkout, "template v2")
+
+
+def test_builtin_template_update_on_this_machine(tmp_path, builtin_mini, monkeypatch):
+    from pocgen.engines import RenderOptions
+    from pocgen.update import update_project
+
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
+    project = _project_from_builtin(tmp_path)
+    before = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert before["_src_path"] == "pocgen:mini"
+    _ship_new_release(builtin_mini)
     updated = update_project(project, options=RenderOptions(defaults=True))
     assert "NEW.md" in updated.changed
     assert "# my comment" in (project / "main.py").read_text()
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["_commit"] == "0.1.0.post1"
-    index = json.loads((tmp_path / "cache" / "templates" / "mini.json").read_text())
-    assert sorted(index.values()) == ["0.1.0", "0.1.0.post1"]
+    after = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert after["_src_path"] == "pocgen:mini"
+    assert after["_commit"] != before["_commit"]
+    tree = git(builtin_mini, "rev-parse", "HEAD:templates/mini").strip()
+    assert after["_commit"] == f"0.1.0+{tree[:12]}"  # the version is the template's content
+
+
+def test_builtin_template_update_on_a_fresh_machine(tmp_path, builtin_mini, monkeypatch):
+    """A teammate's clone, CI: no cache from `new`; the old version comes from pocgen's history."""
+    from pocgen.engines import RenderOptions
+    from pocgen.update import update_project
+
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache-of-the-author"))
+    project = _project_from_builtin(tmp_path)
+    _ship_new_release(builtin_mini)
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache-of-a-teammate"))
+    updated = update_project(project, options=RenderOptions(defaults=True))
+    assert "NEW.md" in updated.changed and ".copier-answers.yml" in updated.changed
+    assert "# my comment" in (project / "main.py").read_text()
+    # updating again changes nothing: no "Updated 1 files" for a rewritten answers file
+    commit_all(project, "updated")
+    assert update_project(project, options=RenderOptions(defaults=True)).changed == []
+
+
+def test_project_from_an_earlier_pocgen_still_updates(tmp_path, builtin_mini, monkeypatch):
+    """Earlier releases recorded a cache path and a cache-numbered version (`0.1.0.post3`); the
+    version is found through the answers file in pocgen's history that first recorded it."""
+    from pocgen.engines import RenderOptions
+    from pocgen.update import update_project
+
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
+    project = _project_from_builtin(tmp_path)
+    answers = project / ".copier-answers.yml"
+    legacy = {"_commit": "0.1.0.post3", "_src_path": "/home/someone/.cache/pocgen/templates/mini"}
+    answers.write_text(yaml.safe_dump(yaml.safe_load(answers.read_text()) | legacy))
+    commit_all(project, "made by an earlier pocgen")
+    example = builtin_mini / "examples" / "demo"
+    example.mkdir(parents=True)
+    shutil.copy(answers, example / ".copier-answers.yml")
+    commit_all(builtin_mini, "example at template 0.1.0.post3")
+    _ship_new_release(builtin_mini)
+    monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "fresh-cache"))
+
+    update_project(project, options=RenderOptions(defaults=True))
+    assert (project / "NEW.md").is_file() and "# my comment" in (project / "main.py").read_text()
+    assert yaml.safe_load(answers.read_text())["_src_path"] == "pocgen:mini"
+
+
+def test_cookiecutter_hooks_run_once_per_update(tmp_path, versioned_template):
+    repo = versioned_template("cookiecutter-mini", _template_change("cookiecutter"))
+    project = _new_at_v1(tmp_path, repo, "cookiecutter")
+    log = tmp_path / "hook.log"
+    result = run_pocgen("update", project, "--trust", env={"HOOK_LOG": str(log)})
+    assert result.exit_code == 0, result.stderr
+    assert log.read_text() == "ran\n"
+
+
+def test_no_template_change_is_already_up_to_date(tmp_path, versioned_template):
+    """Even when the answers file was laid out differently: formatting is not a change."""
+    repo = versioned_template("copier-mini", _template_change("copier"))
+    project = _new_at_v1(tmp_path, repo, "copier")
+    answers = project / ".copier-answers.yml"
+    answers.write_text(json.dumps(yaml.safe_load(answers.read_text())))  # JSON is YAML too
+    commit_all(project, "answers laid out differently")
+    before = answers.read_text()
+    result = run_pocgen("update", project, "--vcs-ref", "v1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "Already up to date."
+    assert answers.read_text() == before
+    assert git(project, "status", "--short") == ""
+
+
+def test_the_flagship_example_updates_on_a_fresh_machine(tmp_path: Path):
+    """examples/surgical-tool-detector names its template version as its answers file says; an
+    empty cache must still find that version (in pocgen's history) and update a copy of it."""
+    from conftest import REPO_ROOT
+
+    example = REPO_ROOT / "examples" / "surgical-tool-detector"
+    tracked = git(example, "ls-files", "-z", "--", ".").split("\0")
+    copy = tmp_path / example.name
+    for name in filter(None, tracked):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(example / name, copy / name)
+    git_init(copy)
+    commit_all(copy, "the example as committed")
+
+    result = run_pocgen("update", copy, env={"POCGEN_CACHE_DIR": str(tmp_path / "fresh-cache")})
+    # conflicts with the example's own edits are a legitimate outcome of a template change
+    assert result.exit_code == 0 or result.stderr.startswith("Conflicts left"), result.stderr
+    answers = yaml.safe_load((copy / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == "pocgen:poc"

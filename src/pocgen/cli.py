@@ -10,18 +10,47 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+import typer.core
 from rich.console import Console
 
+from pocgen import __version__
 from pocgen.errors import PocgenError
+
+
+def _examples(*commands: str) -> str:
+    """A help epilog listing example commands, one a line (a Markdown code block keeps typer from
+    joining them)."""
+    return "**Examples**\n\n```\n" + "\n".join(commands) + "\n```"
+
+
+def _flag_without_type(option: typer.core.TyperOption, ctx: click.Context) -> str | None:
+    """A flag takes no value, so its help shows none (typer would print `<bool>`, which reads
+    as if `--defaults true` were the way to use it)."""
+    return None if option.is_flag else _display_type_rich(option, ctx)
+
+
+_display_type_rich = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="pocgen",
     help="Do the job before you have it: generate, run, deploy and write up an ML proof of "
     "concept.",
+    epilog=_examples(
+        "pocgen new my-poc --defaults",
+        "cd my-poc && make pipeline",
+        "pocgen deploy --dry-run",
+        "pocgen writeup",
+        "pocgen check",
+        "pocgen update",
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="markdown",
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -38,13 +67,38 @@ def main() -> None:
         sys.exit(error.exit_code)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"pocgen {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show pocgen's version."
+        ),
+    ] = False,
+) -> None:
+    """pocgen's own options (the app's `help` above is what `pocgen --help` shows)."""
+
+
 def _render_options(defaults: bool, trust: bool, pretend: bool, ref: str | None):
     from pocgen.engines import RenderOptions
 
     return RenderOptions(defaults=defaults, trust=trust, pretend=pretend, ref=ref)
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "pocgen new my-poc",
+        "pocgen new my-poc --defaults --data task=text-classification",
+        "pocgen new my-poc --data-file answers.yml --defaults",
+        "pocgen new my-poc --template gh:org/course-template --vcs-ref v2 --trust",
+    )
+)
 def new(
     dest: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
     template: Annotated[
@@ -112,7 +166,13 @@ def new(
         console.print(f"  {command}", markup=False, highlight=False)
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "pocgen update",
+        "pocgen update my-poc --vcs-ref v2",
+        "pocgen update my-poc --data ui=both",
+    )
+)
 def update(
     project: ProjectArg = Path("."),
     vcs_ref: Annotated[
@@ -130,20 +190,34 @@ def update(
     from pocgen.update import update_project
 
     options = _render_options(True, trust, False, vcs_ref)
-    updated = update_project(project, data=answers.parse_pairs(data or []), options=options)
+    try:
+        updated = update_project(project, data=answers.parse_pairs(data or []), options=options)
+    except KeyboardInterrupt:  # the merge happens in a scratch copy; the project is untouched
+        err_console.print(f"interrupted: {project} is unchanged.", highlight=False)
+        raise typer.Exit(130) from None
+    if updated.resumed:
+        console.print(
+            "Finished an update that was interrupted while moving files into place; review "
+            "it with `git diff`."
+        )
+        return
     if not updated.changed:
         console.print("Already up to date.")
         return
-    console.print(f"Updated {len(updated.changed)} files; review them with `git diff`.")
+    count = len(updated.changed)
+    console.print(f"Updated {count} file{'s' if count != 1 else ''}; review with `git diff`.")
     if updated.conflicts:
         err_console.print(
-            "[yellow]Conflicts[/] (your edit and the template's touch the same lines; both are "
-            "kept between <<<<<<< and >>>>>>> markers): " + ", ".join(updated.conflicts),
+            "Conflicts left (your edit and the template's touch the same lines; both are kept "
+            "between <<<<<<< and >>>>>>> markers; resolve them, then commit): "
+            + ", ".join(updated.conflicts),
             highlight=False,
+            soft_wrap=True,
         )
+        raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog=_examples("pocgen templates", "pocgen templates --course my-course.yaml"))
 def templates(
     course: Annotated[
         str | None, typer.Option("--course", help="Show the template of this course pack.")
@@ -164,7 +238,7 @@ def templates(
     console.print(table)
 
 
-@app.command()
+@app.command(epilog=_examples("pocgen deploy --dry-run", "pocgen deploy --space you/my-poc"))
 def deploy(
     project: ProjectArg = Path("."),
     space: Annotated[
@@ -193,7 +267,7 @@ def deploy(
     deploy_project(project, options, console)
 
 
-@app.command()
+@app.command(epilog=_examples("pocgen writeup", "pocgen writeup --check"))
 def writeup(
     project: ProjectArg = Path("."),
     check: Annotated[
@@ -218,7 +292,7 @@ def writeup(
         console.print(line, markup=False, highlight=False)
 
 
-@app.command()
+@app.command(epilog=_examples("pocgen check", "pocgen check my-poc --course pack.yaml --json"))
 def check(
     project: ProjectArg = Path("."),
     rubric: Annotated[

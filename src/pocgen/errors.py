@@ -12,3 +12,12 @@ class PocgenError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def one_line(text: object) -> str:
+    """An engine's explanation, all of it, on one line.
+
+    Copier and Cookiecutter often put the decisive part (the missing module, the bad key) on a
+    second line; keeping only the first would drop it, so lines are joined instead.
+    """
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())

@@ -8,6 +8,7 @@ so the rest of pocgen never has to care where a template came from.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -63,6 +64,35 @@ def expand_git_url(source: str) -> str:
     return source.removeprefix("git+")
 
 
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "pocgen",
+    "GIT_AUTHOR_EMAIL": "pocgen@localhost",
+    "GIT_COMMITTER_NAME": "pocgen",
+    "GIT_COMMITTER_EMAIL": "pocgen@localhost",
+}
+
+
+def git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
+    """Run git in `repo` as pocgen (its own commits need an author on any machine)."""
+    result = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        input=data,
+        env={**os.environ, **GIT_IDENTITY},
+    )
+    if result.returncode != 0:
+        raise subprocess.CalledProcessError(result.returncode, args, result.stdout, result.stderr)
+    return result.stdout
+
+
+def check_ref(ref: str | None) -> None:
+    """Refuse a --vcs-ref that git would read as an option (`--orphan=x`, `-b`)."""
+    if ref is not None and (not ref.strip() or ref.startswith("-")):
+        raise PocgenError(
+            f"--vcs-ref '{ref}' is not a git tag, branch or commit; pass one such as v1.2 or main."
+        )
+
+
 def git_commit(folder: Path) -> str | None:
     """The commit checked out in `folder`, or None when it is not a git work tree."""
     result = subprocess.run(
@@ -73,8 +103,9 @@ def git_commit(folder: Path) -> str | None:
 
 def clone(url: str, ref: str | None, into: Path) -> str:
     """Clone `url` at `ref` into `into` and return the commit; one clear error if it fails."""
+    check_ref(ref)
     git_url = expand_git_url(url)
-    steps = [["git", "clone", "--quiet", "--no-checkout", git_url, str(into)]]
+    steps = [["git", "clone", "--quiet", "--no-checkout", "--", git_url, str(into)]]
     steps.append(["git", "-C", str(into), "checkout", "--quiet", ref or "HEAD"])
     for command in steps:
         try:
@@ -105,6 +136,7 @@ def resolve(source: str | None, ref: str | None = None) -> Iterator[ResolvedTemp
     from pocgen import registry
 
     source = source or DEFAULT_TEMPLATE
+    check_ref(ref)
     if is_git_url(source):
         workdir = Path(tempfile.mkdtemp(prefix="pocgen-template-"))
         try:

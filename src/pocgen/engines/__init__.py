@@ -11,8 +11,12 @@ engine's API directly, so both engines get the same flags and the same kind of e
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
+
+from pocgen.errors import one_line
 
 
 @dataclass(frozen=True)
@@ -26,3 +30,15 @@ class RenderOptions:
 def get(engine: str) -> ModuleType:
     """The engine module for "copier" or "cookiecutter", imported only when needed."""
     return importlib.import_module(f"pocgen.engines.{engine}_engine")
+
+
+def template_syntax_message(template: str, error: Any) -> str:
+    """One line for a jinja2 `TemplateSyntaxError` (an unknown filter is one too): where it is
+    and Jinja's own words."""
+    where = error.filename or error.name or "a template string"
+    if os.path.isabs(where) and os.path.isdir(template):
+        where = os.path.relpath(where, template)
+    return (
+        f"template {template} has a Jinja error in {where}, line {error.lineno}: "
+        f"{one_line(error.message)}; fix the template."
+    )

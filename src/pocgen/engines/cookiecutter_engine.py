@@ -3,6 +3,10 @@
 Cookiecutter has no update of its own. pocgen records what made a project in `.pocgen.yml`
 (template source, the commit rendered, the full context), so an update can re-render the old and
 the new template version with the same answers and merge the difference into the project.
+
+Cookiecutter's Jinja is not sandboxed: `{{ cycler.__init__.__globals__.os.system(...) }}` in any
+file, file name or `cookiecutter.json` default runs on the user's machine. Without --trust, pocgen
+swaps in Jinja's SandboxedEnvironment for every environment Cookiecutter creates.
 """
 
 from __future__ import annotations
@@ -10,15 +14,17 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import yaml
 
 from pocgen import merge
-from pocgen.engines import RenderOptions
-from pocgen.errors import PocgenError
+from pocgen.answers import check_known
+from pocgen.engines import RenderOptions, template_syntax_message
+from pocgen.errors import PocgenError, one_line
 from pocgen.sources import ResolvedTemplate, clone
 
 RECORD_FILE = ".pocgen.yml"
@@ -26,7 +32,14 @@ HOOK_NAMES = {"pre_prompt", "pre_gen_project", "post_gen_project"}
 
 
 def _config(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
+    config_file = folder / "cookiecutter.json"
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise PocgenError(f"{config_file} is not valid JSON ({error}); fix the template.") from None
+    if not isinstance(config, dict):
+        raise PocgenError(f"{config_file} must hold a JSON object of questions; fix the template.")
+    return config
 
 
 def questions(folder: Path) -> set[str]:
@@ -45,19 +58,74 @@ def runs_code(folder: Path) -> str | None:
 
 @contextmanager
 def _cookiecutter_errors(template: str) -> Iterator[None]:
-    from cookiecutter.exceptions import CookiecutterException
+    """Cookiecutter's and Jinja's exceptions as one line each, their explanation kept whole."""
+    from cookiecutter.exceptions import CookiecutterException, UndefinedVariableInTemplate
+    from jinja2 import TemplateSyntaxError
+    from jinja2.sandbox import SecurityError
 
     try:
         yield
+    except UndefinedVariableInTemplate as error:  # its str() also dumps the whole context
+        raise PocgenError(
+            f"template {template} failed to render: {one_line(error.message)}: "
+            f"{one_line(error.error.message)}"
+        ) from None
     except CookiecutterException as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = one_line(error) or type(error).__name__
         raise PocgenError(f"template {template} failed to render: {reason}") from None
+    except TemplateSyntaxError as error:
+        raise PocgenError(template_syntax_message(template, error)) from None
+    except SecurityError as error:
+        raise PocgenError(
+            f"template {template} needs what Jinja's sandbox forbids ({one_line(error)}); read "
+            "it, then pass --trust if you trust it."
+        ) from None
+
+
+@contextmanager
+def _jinja(trust: bool) -> Iterator[None]:
+    """Without `trust`, every Jinja environment Cookiecutter creates (file names, contents,
+    `cookiecutter.json` defaults, hook sources) is a SandboxedEnvironment.
+
+    Cookiecutter builds them all through `create_env_with_context`, imported by name into the
+    modules below, so replacing that name there is the whole change.
+    """
+    if trust:
+        yield
+        return
+    from cookiecutter import generate, hooks, prompt, utils
+    from cookiecutter.environment import ExtensionLoaderMixin
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class SandboxedStrictEnvironment(ExtensionLoaderMixin, SandboxedEnvironment):
+        """Cookiecutter's StrictEnvironment, in the sandbox."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(undefined=StrictUndefined, **kwargs)
+
+    def sandboxed(context: dict[str, Any]) -> SandboxedStrictEnvironment:
+        settings = context.get("cookiecutter", {}).get("_jinja2_env_vars", {})
+        return SandboxedStrictEnvironment(context=context, keep_trailing_newline=True, **settings)
+
+    with ExitStack() as patches:
+        for module in (generate, hooks, prompt, utils):
+            patches.enter_context(patch.object(module, "create_env_with_context", sandboxed))
+        yield
 
 
 def _run(
-    folder: Path, into: Path, context: dict[str, Any], no_input: bool, trust: bool
+    folder: Path,
+    into: Path,
+    context: dict[str, Any],
+    no_input: bool,
+    trust: bool,
+    hooks: bool = True,
 ) -> tuple[Path, dict[str, Any]]:
-    """Render `folder` into `into`; return the project folder and the final context."""
+    """Render `folder` into `into`; return the project folder and the final context.
+
+    `hooks=False` renders without running the template's hooks (the old version, in an update).
+    """
     from cookiecutter.main import cookiecutter
 
     reason = runs_code(folder)
@@ -74,14 +142,14 @@ def _run(
         yaml.safe_dump({"replay_dir": str(replay_dir), "cookiecutters_dir": str(into / ".clones")})
     )
     output = into / "output"
-    with _cookiecutter_errors(folder.name):
+    with _cookiecutter_errors(folder.name), _jinja(trust):
         project = cookiecutter(
             str(folder),
             no_input=no_input,
             extra_context=context,
             output_dir=str(output),
             config_file=str(config_file),
-            accept_hooks=trust,
+            accept_hooks=trust and hooks,
         )
     replay = json.loads(next(replay_dir.glob("*.json")).read_text(encoding="utf-8"))
     final = {k: v for k, v in replay["cookiecutter"].items() if not k.startswith("_")}
@@ -116,7 +184,12 @@ def render(
     return project
 
 
-def update(project: Path, data: dict[str, Any], options: RenderOptions) -> merge.MergeReport:
+def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
+    """Merge the change between the recorded and the new template version into `project`.
+
+    The hooks run once, for the new version: the old one is rendered only to compute the
+    change, and its hooks already ran when the project was made.
+    """
     record = yaml.safe_load((project / RECORD_FILE).read_text(encoding="utf-8")) or {}
     source, old_commit = record.get("template"), record.get("commit")
     if not source or not old_commit:
@@ -125,18 +198,19 @@ def update(project: Path, data: dict[str, Any], options: RenderOptions) -> merge
             "rebuilt; the template must be a git repository for updates."
         )
     old_context = dict(record.get("context") or {})
-    new_context = old_context | data
     with tempfile.TemporaryDirectory(prefix="pocgen-update-") as scratch:
         work = Path(scratch)
         clone(source, old_commit, work / "old-template")
         new_commit = clone(source, options.ref, work / "new-template")
+        check_known(data, questions(work / "new-template"), source)
         (work / "old").mkdir()
         (work / "new").mkdir()
-        old_render, _ = _run(work / "old-template", work / "old", old_context, True, options.trust)
-        new_render, final_context = _run(
-            work / "new-template", work / "new", new_context, True, options.trust
+        old_render, _ = _run(
+            work / "old-template", work / "old", old_context, True, options.trust, hooks=False
         )
-        report = merge.three_way(old_render, new_render, project)
+        new_render, final_context = _run(
+            work / "new-template", work / "new", old_context | data, True, options.trust
+        )
+        merge.three_way(old_render, new_render, project)
     record.update(commit=new_commit, ref=options.ref, context=final_context)
     _write_record(project, record)
-    return report

@@ -2,52 +2,125 @@
 
 from __future__ import annotations
 
+import importlib
+import io
+import shutil
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import yaml
 
 from pocgen import snapshots
-from pocgen.engines import RenderOptions
-from pocgen.errors import PocgenError
-from pocgen.sources import ResolvedTemplate, is_git_url
+from pocgen.answers import check_known
+from pocgen.engines import RenderOptions, template_syntax_message
+from pocgen.errors import PocgenError, one_line
+from pocgen.sources import ResolvedTemplate, git, is_git_url
 
 ANSWERS_FILE = ".copier-answers.yml"
 ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
+# How Copier's errors about one answer begin (`Validation error for question 'x': ...`).
+ANSWER_ERRORS = ("Validation error for question", "Invalid choice for", 'Question "')
+# A built-in template is updated between two local tags, whatever its versions are called.
+OLD_TAG, NEW_TAG = "1", "2"
 
 
 def questions(folder: Path) -> set[str]:
     from copier._template import Template
 
-    return {name for name in Template(url=str(folder)).questions_data}
+    # Copier prints a framed report of a broken copier.yml to stderr before raising; the raised
+    # error is reported instead, on one line.
+    with redirect_stderr(io.StringIO()), _copier_errors(str(folder)):
+        return set(Template(url=str(folder)).questions_data)
+
+
+def _is_about_an_answer(message: str) -> bool:
+    return message.startswith(ANSWER_ERRORS)
 
 
 @contextmanager
 def _copier_errors(template: str) -> Iterator[None]:
-    """Translate Copier's exceptions into one-line PocgenErrors that name the fix."""
+    """Translate Copier's (and Jinja's) exceptions into one-line PocgenErrors that name the fix;
+    Copier's own explanation is passed through whole."""
     from copier.errors import (
+        ConfigFileError,
         InteractiveSessionError,
         UnsafeTemplateError,
         UserMessageError,
     )
+    from jinja2 import TemplateSyntaxError
+    from jinja2.sandbox import SecurityError
+    from plumbum import ProcessExecutionError
 
     try:
         yield
     except UnsafeTemplateError as error:
         raise PocgenError(
-            f"template {template} runs code on your machine ({error}); read it, then pass "
-            "--trust if you trust it."
+            f"template {template} runs code on your machine ({one_line(error)}); read it, then "
+            "pass --trust if you trust it."
         ) from None
     except InteractiveSessionError:
         raise PocgenError(
             "no terminal to ask questions on; pass --defaults and --data KEY=VALUE instead."
         ) from None
+    except ConfigFileError as error:
+        cause = f": {one_line(error.__cause__)}" if error.__cause__ else ""
+        raise PocgenError(
+            f"the template's configuration {one_line(error)} is broken{cause}; fix the template."
+        ) from None
     except UserMessageError as error:
-        raise PocgenError(str(error).strip().splitlines()[0]) from None
-    except ValueError as error:  # Copier reports invalid answers as ValueError
-        raise PocgenError(f"{error} Fix the answer with --data KEY=VALUE.") from None
+        raise PocgenError(one_line(error)) from None
+    except TemplateSyntaxError as error:
+        raise PocgenError(template_syntax_message(template, error)) from None
+    except SecurityError as error:
+        raise PocgenError(
+            f"template {template} does what Jinja's sandbox forbids ({error}); Copier always "
+            "renders in the sandbox, so the template itself must be fixed."
+        ) from None
+    except ProcessExecutionError as error:
+        raise PocgenError(
+            f"git failed on template {template}: {one_line(error.stderr) or error.retcode}; "
+            "check that the template is still where the answers say, and the ref exists."
+        ) from None
+    except ValueError as error:  # Copier reports invalid answers and unknown refs as ValueError
+        message = one_line(error)
+        if message.startswith("Unknown revision"):
+            raise PocgenError(
+                f"template {template}: {message}; pass an existing tag, branch or commit with "
+                "--vcs-ref."
+            ) from None
+        fix = " Fix the answer with --data KEY=VALUE." if _is_about_an_answer(message) else ""
+        raise PocgenError(f"{message}{fix}") from None
+
+
+@contextmanager
+def _wrapped_validation_messages() -> Iterator[None]:
+    """Show a rejected answer's whole explanation, wrapped at the terminal's width.
+
+    Copier asks through questionary, whose prompt_toolkit session shows validation errors in a
+    one-row toolbar, so a long message ("...digits and sin") is cut at the terminal's edge. The
+    prompt module gets a toolbar that wraps and grows instead.
+    """
+    from prompt_toolkit.filters import has_validation_error
+    from prompt_toolkit.layout import ConditionalContainer, Window
+    from prompt_toolkit.widgets.toolbars import ValidationToolbar
+
+    prompt = importlib.import_module(
+        "prompt_toolkit.shortcuts.prompt"
+    )  # the module, not the function
+
+    class WrappingValidationToolbar(ValidationToolbar):
+        def __init__(self, show_position: bool = False) -> None:
+            super().__init__(show_position)
+            self.container = ConditionalContainer(
+                content=Window(self.control, wrap_lines=True), filter=has_validation_error
+            )
+
+    with patch.object(prompt, "ValidationToolbar", WrappingValidationToolbar):
+        yield
 
 
 def _engine_source(template: ResolvedTemplate) -> str:
@@ -64,7 +137,8 @@ def _engine_source(template: ResolvedTemplate) -> str:
 
 
 def _write_answers(project: Path, answers: dict[str, Any]) -> None:
-    body = yaml.safe_dump(answers, sort_keys=False, allow_unicode=True)
+    # indent 4, as Copier's own answers files (`to_nice_yaml`), so a rewrite changes no formatting
+    body = yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, indent=4)
     (project / ANSWERS_FILE).write_text(ANSWERS_HEADER + body, encoding="utf-8")
 
 
@@ -80,7 +154,7 @@ def render(
 
     into = workspace / name
 
-    with _copier_errors(template.source):
+    with _copier_errors(template.source), _wrapped_validation_messages():
         worker = run_copy(
             _engine_source(template),
             into,
@@ -101,8 +175,8 @@ def render(
         else dict(worker._answers_to_remember())  # the template forgot its answers file
     )
     if template.builtin:
-        repo, tag = snapshots.snapshot(template.folder, template.source)
-        answers = {"_commit": tag, "_src_path": snapshots.portable(repo)} | {
+        version = snapshots.shipped_version(template.folder, template.source)
+        answers = {"_commit": version, "_src_path": snapshots.source_of(template.source)} | {
             key: value for key, value in answers.items() if not key.startswith("_")
         }
     if template.builtin or not answers_file.is_file():
@@ -111,32 +185,63 @@ def render(
 
 
 def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
+    """Update `project`, a scratch copy committed in its own git repository."""
     from copier import run_update
 
-    answers = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8")) or {}
+    answers_file = project / ANSWERS_FILE
+    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
     source = str(answers.get("_src_path", ""))
-    builtin = snapshots.is_snapshot_repo(source)
+    builtin = snapshots.builtin_name(source)
+    with tempfile.TemporaryDirectory(prefix="pocgen-versions-") as versions:
+        ref, version = options.ref, None
+        if builtin:
+            ref, version = _builtin_versions(builtin, str(answers.get("_commit")), ref, versions)
+            _write_answers(project, answers | {"_src_path": versions, "_commit": OLD_TAG})
+            git(project, "commit", "--quiet", "--all", "-m", "template as two local versions")
+        with _copier_errors(builtin or source), redirect_stderr(io.StringIO()):
+            worker = run_update(
+                project,
+                data=data,
+                defaults=True,
+                overwrite=True,
+                skip_answered=True,
+                vcs_ref=ref,
+                unsafe=options.trust or bool(builtin),
+                conflict="inline",
+                quiet=True,
+            )
+            check_known(data, set(worker.template.questions_data), builtin or source)
     if builtin:
-        _refresh_builtin_snapshot(builtin)
-    with _copier_errors(source):
-        run_update(
+        updated = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
+        _write_answers(
             project,
-            data=data,
-            defaults=True,
-            overwrite=True,
-            skip_answered=True,
-            vcs_ref=options.ref,
-            unsafe=options.trust or bool(builtin),
-            conflict="inline",
-            quiet=False,
+            {"_commit": version, "_src_path": snapshots.source_of(builtin)}
+            | {key: value for key, value in updated.items() if not key.startswith("_")},
         )
 
 
-def _refresh_builtin_snapshot(name: str) -> None:
-    """Commit the template shipped with this pocgen, so the update has a version to go to."""
+def _builtin_versions(name: str, old: str, ref: str | None, into: str) -> tuple[str, str]:
+    """A git repository in `into` whose tag 1 is built-in template `name` at version `old` and
+    tag 2 the version to update to (`ref`, else the one this pocgen ships).
+
+    Copier then updates between two plain local tags, whatever the versions are called, on any
+    machine; returns the ref to give Copier and the real version to record.
+    """
     from pocgen.registry import find
 
     entry = find(name)
     if entry is None or not entry.builtin:
         raise PocgenError(f"this pocgen has no built-in template '{name}' to update from.")
-    snapshots.snapshot(Path(entry.source), name)
+    folder = Path(entry.source)
+    new = ref or snapshots.shipped_version(folder, name)
+    repo = Path(into)
+    git(repo, "init", "--quiet")
+    for tag, version in ((OLD_TAG, old), (NEW_TAG, new)):
+        for child in repo.iterdir():
+            if child.name != ".git":
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        snapshots.export(folder, name, version, repo)
+        git(repo, "add", "--all", "--force")
+        git(repo, "commit", "--quiet", "--allow-empty", "-m", f"{name} {version}")
+        git(repo, "tag", tag)
+    return NEW_TAG, new
