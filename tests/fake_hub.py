@@ -51,6 +51,9 @@ class FakeHub:
 
     user: str = "alice"
     role: str = "write"
+    # The plan whoami reports. A free account is refused new Gradio and Docker Spaces (HTTP 402)
+    # unless they run on ZeroGPU, as on the Hub; static Spaces are free for everyone.
+    is_pro: bool = True
     token: str = "hf_" + "T" * 34
     orgs: list[str] = field(default_factory=list)
     spaces: dict[str, Space] = field(default_factory=dict)
@@ -155,7 +158,8 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def whoami(self) -> None:
             orgs = [{"name": org, "roleInOrg": "write"} for org in hub.orgs]
             auth = {"type": "access_token", "accessToken": {"role": hub.role}}
-            self._send(200, {"type": "user", "name": hub.user, "orgs": orgs, "auth": auth})
+            me = {"type": "user", "name": hub.user, "orgs": orgs, "auth": auth}
+            self._send(200, {**me, "isPro": hub.is_pro, "canPay": hub.is_pro})
 
         def create(self) -> None:
             request = json.loads(self._body())
@@ -163,6 +167,9 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             url = f"{hub.url}/spaces/{space_id}"
             if space_id in hub.spaces:
                 return self._send(409, {"error": ERROR_MESSAGES[409], "url": url})
+            zero_gpu = str(request.get("hardware") or "").startswith("zero-")
+            if not hub.is_pro and request["sdk"] != "static" and not zero_gpu:
+                return self._error(402)
             hub.spaces[space_id] = Space(
                 sdk=request["sdk"],
                 private=request.get("visibility") == "private",

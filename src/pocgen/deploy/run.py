@@ -1,7 +1,8 @@
-"""`pocgen deploy` in order: build, show the plan, upload, wait, and record where the demo lives.
+"""`pocgen deploy` in order: ask who the token is, choose the demo, build, show the plan, upload,
+wait, and record where the demo lives.
 
-The CLI command calls `deploy()` and nothing else. huggingface_hub is imported only when something
-is uploaded, so `--dry-run` and `pocgen --help` never pay for it.
+The CLI command calls `deploy()` and nothing else. huggingface_hub is imported only when the Hub
+is asked, so `pocgen --help` and a dry run with `--ui` never pay for it.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from pocgen.artifacts import load_project
 from pocgen.deploy.build import SpaceBuild, build_space
+from pocgen.deploy.choice import choose
 from pocgen.deploy.frontmatter import render
 
 DEPLOY_REPORT = Path("reports/deploy.json")
@@ -48,46 +51,86 @@ def show_plan(build: SpaceBuild, console: Console) -> None:
     console.print(render(build.front_matter, "").rstrip(), markup=False, highlight=False)
 
 
-def record(project: Path, space_id: str, url: str, sdk: str) -> Path:
+def record(project: Path, space_id: str, url: str, build: SpaceBuild) -> Path:
     """Write reports/deploy.json: the writeup and `pocgen check` read the Space's URL from it."""
     path = project / DEPLOY_REPORT
     path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "space_id": space_id,
         "url": url,
-        "sdk": sdk,
+        "sdk": build.sdk,
+        "ui": build.ui,
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return path
 
 
+@dataclass
+class HubSession:
+    """The Hub as asked before building: the client, who the token is, and the target Space."""
+
+    api: Any  # huggingface_hub.HfApi, imported lazily
+    endpoint: str
+    me: dict[str, Any]
+    space_id: str
+
+    @property
+    def namespace(self) -> str:
+        return self.space_id.partition("/")[0]
+
+
+def ask_hub(answers: dict[str, Any], options: DeployOptions) -> HubSession | None:
+    """whoami, the read-only check and the Space's name; None for a dry run that need not ask
+    (--ui or --hardware given) or cannot (no token). Nothing is created here."""
+    if options.dry_run and (options.ui is not None or options.hardware is not None):
+        return None
+    from pocgen.deploy import upload  # huggingface_hub is slow to import; only pay when needed
+
+    endpoint = upload.endpoint_url(options.endpoint)
+    api = upload.connect(endpoint, required=not options.dry_run)
+    if api is None:
+        return None
+    with upload.hub_errors(endpoint, options.space or "the Space"):
+        me = upload.account(api)
+    return HubSession(api, endpoint, me, upload.resolve_space_id(me, options.space, answers))
+
+
 def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str, str] | None:
-    """Build the Space folder and, unless it is a dry run, upload it; returns the deploy record."""
+    """Choose the demo, build the Space folder and, unless it is a dry run, upload it; returns
+    the deploy record. Nothing is created on the Hub before the build has passed its checks."""
     answers = load_project(project).answers
+    hub = ask_hub(answers, options)
+    choice = choose(answers, options.ui, options.hardware, hub and hub.me, hub and hub.namespace)
+    console.print(
+        f"Demo: {choice.ui} ({choice.reason}).", markup=False, highlight=False, soft_wrap=True
+    )
     with console.status("Building the Space folder..."):
-        build = build_space(project, answers, options.ui)
+        build = build_space(project, answers, choice)
     show_plan(build, console)
     if options.dry_run:
         console.print("Dry run: nothing was uploaded.")
         return None
+    assert hub is not None  # without a token, ask_hub has already refused
+    return upload_build(project, options, console, build, hub)
 
-    from pocgen.deploy import upload  # huggingface_hub is slow to import; only pay when needed
 
-    endpoint = upload.endpoint_url(options.endpoint)
+def upload_build(
+    project: Path, options: DeployOptions, console: Console, build: SpaceBuild, hub: HubSession
+) -> dict[str, str]:
+    """Create or update the Space from the checked build, record it and optionally wait."""
+    from pocgen.deploy import upload
+
     upload.check_hardware(options.hardware, build.sdk)
-    api = upload.connect(endpoint)
-    space_id = options.space or "the Space"
-    with upload.hub_errors(endpoint, space_id):
-        space_id = upload.resolve_space_id(api, options.space, answers)
-    with upload.hub_errors(endpoint, space_id), console.status(f"Uploading to {space_id}..."):
+    space_id = hub.space_id
+    with upload.hub_errors(hub.endpoint, space_id), console.status(f"Uploading to {space_id}..."):
         url = upload.upload(
-            api, space_id, str(build.folder), build.sdk, options.private, options.hardware
+            hub.api, space_id, str(build.folder), build.sdk, options.private, options.hardware
         )
-    report = record(project, space_id, url, build.sdk)
+    report = record(project, space_id, url, build)
     console.print(f"Deployed {space_id}: {url} (recorded in {report.relative_to(project)})")
     if options.wait:
-        with upload.hub_errors(endpoint, space_id):
-            upload.wait_until_running(api, space_id, console)
+        with upload.hub_errors(hub.endpoint, space_id):
+            upload.wait_until_running(hub.api, space_id, console)
         console.print(f"The Space is running: {url}")
     return json.loads(report.read_text(encoding="utf-8"))
