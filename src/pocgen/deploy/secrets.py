@@ -20,6 +20,7 @@ from detect_secrets.core.scan import scan_file
 from detect_secrets.settings import transient_settings
 
 from pocgen.deploy import secret_plugins
+from pocgen.deploy.paths import SPACE_DIR
 from pocgen.errors import PocgenError
 
 # detect-secrets' own plugins that look for credentials. Left out: the generic high-entropy
@@ -94,19 +95,24 @@ def _settings() -> dict[str, list[dict[str, str]]]:
     }
 
 
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
 def _locate(
-    project: Path, built: str, origin: str | None, secret: str, line: int
+    project: Path, folder: Path, built: str, origin: str | None, line: int
 ) -> tuple[str, int]:
-    """The project file and line the user has to edit. A copy's line may differ from its
-    source's (the README gains front matter, the test split is cut to a few rows), so the line
-    is looked up in the source; a file pocgen generated is named by its place in the build."""
-    source = project / origin if origin and origin != "(generated)" else None
-    if source is not None and secret and source.is_file():
-        lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
-        for number, text in enumerate(lines, start=1):
-            if secret in text:
+    """The project file and line the user has to edit. A copy's line number may differ from
+    its source's (the README gains front matter, the test split is cut to a few rows), so the
+    flagged line's text is looked up in the source; a file pocgen or the web build generated is
+    named by its place in the build."""
+    source = project / origin if origin and not origin.startswith("(") else None
+    if source is not None and source.is_file():
+        flagged = _lines(folder / built)[line - 1].strip()
+        for number, text in enumerate(_lines(source), start=1):
+            if text.strip() == flagged:
                 return origin, number
-    return built, line
+    return f"{SPACE_DIR.as_posix()}/{built}", line
 
 
 def find_secrets(folder: Path, origins: dict[str, str], project: Path) -> list[Finding]:
@@ -123,13 +129,7 @@ def find_secrets(folder: Path, origins: dict[str, str], project: Path) -> list[F
                 continue
             built = path.relative_to(folder).as_posix()
             for secret in sorted(scan_file(str(path)), key=lambda found: found.line_number):
-                file, line = _locate(
-                    project,
-                    built,
-                    origins.get(built),
-                    secret.secret_value or "",
-                    secret.line_number,
-                )
+                file, line = _locate(project, folder, built, origins.get(built), secret.line_number)
                 kinds.setdefault((file, line), []).append(secret.type)
     return [
         Finding(
