@@ -145,6 +145,28 @@ def test_a_false_positive_is_allowed_by_the_inline_marker(project: Path, hub: Fa
     assert hub.spaces["alice/ticket-router"].files["app.py"].decode().endswith(line)
 
 
+def test_a_json_false_positive_is_allowed_by_the_allowlist_file(project: Path, hub: FakeHub):
+    metrics = project / "reports/metrics.json"
+    data = json.loads(metrics.read_text(encoding="utf-8"))
+    metrics.write_text(json.dumps({**data, "dataset_token": RANDOM}, indent=2), encoding="utf-8")
+    assert deploy(project, hub).exit_code == 1  # flagged ...
+
+    (project / ".secrets-allowlist").write_text(
+        '# a dataset version, not a secret\n"dataset_token":\n'
+    )
+    result = deploy(project, hub)
+
+    assert result.exit_code == 0, result.stderr  # ... until the allow-list says it is not a secret
+    assert RANDOM.encode() in hub.spaces["alice/ticket-router"].files["reports/metrics.json"]
+
+
+def test_a_broken_allowlist_is_named(project: Path, hub: FakeHub):
+    (project / ".secrets-allowlist").write_text("ok\n(unclosed\n")
+
+    assert_one_line_error(deploy(project, hub), ".secrets-allowlist line 2", "regular expression")
+    assert nothing_uploaded(hub)
+
+
 @pytest.mark.parametrize(
     "link",
     [

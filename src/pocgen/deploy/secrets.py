@@ -5,19 +5,25 @@ is leaked for good. The build copies only what the demo needs; this scan is the 
 defence and reads every file about to leave the machine: code, README, CSV, JSON, page scripts.
 
 detect-secrets brings the well-known shapes (AWS, GitHub, Slack, Stripe, OpenAI, JWTs, private
-keys, URLs with a password, keyword assignments); `secret_plugins` adds those it lacks. A false
-positive is allowed by the library's own inline marker: end the line with a comment holding
-`pragma: allowlist secret` (`# ...` in Python, CSV or YAML, `<!-- ... -->` in Markdown, `// ...`
-in JavaScript), or put `pragma: allowlist nextline secret` alone on the line above.
+keys, URLs with a password, keyword assignments); `secret_plugins` adds those it lacks.
+
+A false positive is allowed in one of two documented ways:
+- the library's own inline marker: end the line with a comment holding `pragma: allowlist secret`
+  (`# ...` in Python, CSV or YAML, `<!-- ... -->` in Markdown, `// ...` in JavaScript), or put
+  `pragma: allowlist nextline secret` alone on the line above;
+- for files without comments (JSON), the project file `.secrets-allowlist`: one Python regular
+  expression per line (`#` starts a comment); a flagged line that matches one is allowed. This is
+  detect-secrets' own `--exclude-lines` filter, read from a file.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from detect_secrets.core.scan import scan_file
-from detect_secrets.settings import transient_settings
+from detect_secrets.settings import get_filters, transient_settings
 
 from pocgen.deploy import secret_plugins
 from pocgen.deploy.paths import SPACE_DIR
@@ -68,8 +74,11 @@ DISABLED_FILTERS = (
     "detect_secrets.filters.heuristic.is_non_text_file",
 )
 ALLOWLIST_HELP = (
-    "if it is not a secret, end that line with a comment holding `pragma: allowlist secret`"
+    "if it is not a secret, end that line with a comment holding `pragma: allowlist secret` "
+    "(or add a regular expression matching the line to the project's .secrets-allowlist)"
 )
+ALLOWLIST_FILE = ".secrets-allowlist"
+LINE_FILTER = "detect_secrets.filters.regex.should_exclude_line"
 SHOWN_FINDINGS = 5
 # Kinds that say only "a secret-like assignment"; a finding names the specific shape first.
 GENERIC_KINDS = ("Secret Keyword", secret_plugins.SecretAssignmentDetector.secret_type)
@@ -93,6 +102,26 @@ def _settings() -> dict[str, list[dict[str, str]]]:
         "plugins_used": [{"name": name} for name in LIBRARY_PLUGINS]
         + [{"name": name, "path": path} for name in CUSTOM_PLUGINS]
     }
+
+
+def allowed_lines(project: Path) -> list[str]:
+    """The regular expressions of the project's `.secrets-allowlist` (none if it is absent)."""
+    path = project / ALLOWLIST_FILE
+    if not path.is_file():
+        return []
+    patterns = []
+    for number, line in enumerate(_lines(path), start=1):
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise PocgenError(
+                f"{path} line {number} is not a valid regular expression ({error}); fix it."
+            ) from None
+        patterns.append(pattern)
+    return patterns
 
 
 def _lines(path: Path) -> list[str]:
@@ -122,8 +151,12 @@ def find_secrets(folder: Path, origins: dict[str, str], project: Path) -> list[F
     finding names the file the user has to fix. The secret values themselves are never returned.
     """
     kinds: dict[tuple[str, int], list[str]] = {}
+    allowed = allowed_lines(project)
     with transient_settings(_settings()) as settings:
         settings.disable_filters(*DISABLED_FILTERS)
+        if allowed:
+            settings.filters[LINE_FILTER] = {"pattern": allowed}
+            get_filters.cache_clear()
         for path in sorted(folder.rglob("*")):
             if not path.is_file() or path.is_symlink():
                 continue
