@@ -144,7 +144,7 @@ def _copy_examples(builder: _Builder, image_task: bool) -> None:
     Each path in the split is checked before anything is read: a row naming a file outside
     data/ (a config, a key) is refused, not shipped as an "example".
     """
-    split = builder.project / "data/splits/test.csv"
+    split = contained(builder.project, "data/splits/test.csv", EXAMPLES)
     if not split.is_file():
         return
     with split.open(newline="", encoding="utf-8") as handle:
@@ -173,7 +173,7 @@ def readme_images(body: str) -> list[str]:
 
 def _card(builder: _Builder, meta: dict[str, Any]) -> None:
     """README.md: the front matter, then the project's README (the writeup) and its figures."""
-    readme = builder.project / "README.md"
+    readme = contained(builder.project, "README.md", Source("the README", ("README.md",)))
     body = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {meta['title']}\n"
     for figure in readme_images(body):
         if contained(builder.project, figure, FIGURES).is_file():
