@@ -159,6 +159,14 @@ def test_a_file_outside_the_static_contract_is_refused(
     assert nothing_uploaded(hub)
 
 
+def test_a_symlink_in_the_web_build_is_refused(standin_project: Path, hub: FakeHub):
+    env = {"WEB_STANDIN_LINK": "models/labels.json"}
+    result = deploy(standin_project, hub, "--ui", "web", env=env)
+
+    assert_one_line_error(result, f"{SPACE_DIR}/models/labels.json: it is a symlink")
+    assert nothing_uploaded(hub)
+
+
 def test_a_failing_web_build_passes_its_own_line_through(standin_project: Path, hub: FakeHub):
     (standin_project / "src/ticket_router/web.py").write_text(
         "import sys\n\ndef add_arguments(parser):\n    parser.add_argument('--build')\n\n"

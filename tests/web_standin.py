@@ -6,7 +6,8 @@ and up to 8 examples into an empty DIR; one line on stderr and a non-zero exit w
 missing), but the page does nothing and the "runtime" files are placeholders: the deploy tests
 check what pocgen uploads, not whether the page runs (the template's own web tests do that).
 Tests copy it into a project as `src/<package>/web.py`. Environment knobs for bad-input tests:
-WEB_STANDIN_OMIT (comma-separated paths to leave out), WEB_STANDIN_EXTRA (a path to add).
+WEB_STANDIN_OMIT (comma-separated paths to leave out), WEB_STANDIN_EXTRA (a path to add),
+WEB_STANDIN_LINK (a path to write as a symlink to the project's README instead of a file).
 """
 
 from __future__ import annotations
@@ -62,12 +63,15 @@ def run(args: argparse.Namespace) -> None:
     extra = os.environ.get("WEB_STANDIN_EXTRA")
     if extra:
         files[extra] = b"not part of the contract\n"
+    link = os.environ.get("WEB_STANDIN_LINK")
     for name, content in files.items():
         if name in omit:
             continue
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, Path):
+        if name == link:
+            target.symlink_to(Path("README.md").resolve())
+        elif isinstance(content, Path):
             shutil.copyfile(content, target)
         else:
             target.write_bytes(content)
