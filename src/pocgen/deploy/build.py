@@ -1,10 +1,12 @@
 """Lay out `dist/space/`: exactly the files the demo needs on a Hugging Face Space, nothing else.
 
 `upload_folder` mirrors a folder as it is (it ignores .gitignore), so the safe way to upload is to
-build a clean folder first. The Space gets the app, the shared demo helpers, `inference.py` as an
-importable package, the ONNX model and its labels, the metrics for the About panel, a few test
-examples, a requirements.txt without torch, the README card and, for Streamlit, a Dockerfile.
-The paths inside match the project's (models/, reports/, data/splits/), so the app runs unchanged.
+build a clean folder first. A Python Space gets the app, the shared demo helpers, `inference.py`
+as an importable package, the ONNX model and its labels, the metrics for the About panel, a few
+test examples, a requirements.txt without torch, the README card and, for Streamlit, a
+Dockerfile; the paths inside match the project's (models/, reports/, data/splits/), so the app
+runs unchanged. A static Space gets the project's web build (see `web`) and the README card.
+Every file read is confined to its folder (`paths`), and the result is scanned for secrets.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from pocgen.deploy.choice import UiChoice
 from pocgen.deploy.paths import (
     EXAMPLES,
     FIGURES,
-    MODEL_MAX_BYTES,
     Source,
     contained,
     fresh_space_folder,
+    model_source,
     refuse_symlinks,
 )
 from pocgen.deploy.secrets import refuse_secrets
@@ -194,7 +196,7 @@ def _python_app(builder: _Builder, answers: dict[str, Any], ui: str) -> None:
         f"{package}/__init__.py",
         f'"""Only inference.py of {package} ships to the Space; training stays in the repo."""\n',
     )
-    builder.copy("models/model.onnx", rule=Source("models", ("models",), MODEL_MAX_BYTES[ui]))
+    builder.copy("models/model.onnx", rule=model_source(ui))
     builder.copy("models/labels.json")
     if (project / "reports/metrics.json").is_file():
         builder.copy("reports/metrics.json")
@@ -211,10 +213,7 @@ def build_space(project: Path, answers: dict[str, Any], choice: UiChoice) -> Spa
     fix = "run `make pipeline` (or the project's `export` stage) first."
     for relative in ("models/model.onnx", "models/labels.json"):
         _require(project, relative, fix)
-    # The model's cap is checked before anything is built or run.
-    contained(
-        project, "models/model.onnx", Source("models", ("models",), MODEL_MAX_BYTES[choice.ui])
-    )
+    contained(project, "models/model.onnx", model_source(choice.ui))  # before anything runs
 
     folder = fresh_space_folder(project)
     try:

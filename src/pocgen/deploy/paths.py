@@ -43,6 +43,11 @@ FIGURES = Source("figures", ("reports/figures", "docs"))
 EXAMPLES = Source("examples", ("data",), EXAMPLE_MAX_BYTES)
 
 
+def model_source(ui: str) -> Source:
+    """The model comes from models/, under the cap of the demo it serves."""
+    return Source("models", ("models",), MODEL_MAX_BYTES[ui])
+
+
 def contained(project: Path, relative: str, source: Source) -> Path:
     """`project/relative` with symlinks resolved, refused unless it lies under `source.roots`
     and within `source.limit`.
