@@ -18,6 +18,7 @@ import pytest
 from deploy_helpers import assert_one_line_error, deploy, nothing_uploaded, use_web_standin
 from fake_hub import FakeHub
 
+from pocgen.deploy import secrets
 from pocgen.deploy.build import build_space
 from pocgen.deploy.choice import UiChoice
 from pocgen.deploy.paths import EXAMPLE_MAX_BYTES, SPACE_DIR
@@ -290,3 +291,10 @@ def test_the_web_demo_is_scanned_too(project: Path, hub: FakeHub):
 
     assert_one_line_error(result, f"reports/metrics.json line {line} (AWS Access Key")
     assert nothing_uploaded(hub)
+
+
+def test_the_scan_fails_closed_without_its_plugins(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(secrets, "CUSTOM_PLUGINS", (*secrets.CUSTOM_PLUGINS, "NoSuchDetector"))
+
+    with pytest.raises(PocgenError, match="cannot load its detect-secrets plugins"):
+        find_secrets(tmp_path, {}, tmp_path)

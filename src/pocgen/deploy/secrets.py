@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from detect_secrets.core.scan import scan_file
-from detect_secrets.settings import get_filters, transient_settings
+from detect_secrets.settings import get_filters, get_plugins, transient_settings
 
 from pocgen.deploy import secret_plugins
 from pocgen.deploy.paths import SPACE_DIR
@@ -104,6 +104,20 @@ def _settings() -> dict[str, list[dict[str, str]]]:
     }
 
 
+def _require_plugins() -> None:
+    """Fail closed: the scan refuses to run (and so to pass) without all of its plugins."""
+    try:
+        loaded = {type(plugin).__name__ for plugin in get_plugins()}
+    except (TypeError, FileNotFoundError):
+        loaded = set()
+    missing = sorted({*LIBRARY_PLUGINS, *CUSTOM_PLUGINS} - loaded)
+    if missing:
+        raise PocgenError(
+            f"the secret scan cannot load its detect-secrets plugins ({', '.join(missing)}), so "
+            "nothing is uploaded; reinstall pocgen with detect-secrets>=1.5,<2."
+        )
+
+
 def allowed_lines(project: Path) -> list[str]:
     """The regular expressions of the project's `.secrets-allowlist` (none if it is absent)."""
     path = project / ALLOWLIST_FILE
@@ -157,6 +171,7 @@ def find_secrets(folder: Path, origins: dict[str, str], project: Path) -> list[F
         if allowed:
             settings.filters[LINE_FILTER] = {"pattern": allowed}
             get_filters.cache_clear()
+        _require_plugins()
         for path in sorted(folder.rglob("*")):
             if not path.is_file() or path.is_symlink():
                 continue
