@@ -167,6 +167,19 @@ def test_a_symlink_in_the_web_build_is_refused(standin_project: Path, hub: FakeH
     assert nothing_uploaded(hub)
 
 
+def test_a_runtime_over_10_mb_goes_up_through_lfs(standin_project: Path, hub: FakeHub):
+    hub.lfs_over = 10 * 1000 * 1000  # the Hub's limit for plain git files
+    # The Hub would take it through Xet; the fake Hub speaks the plain LFS batch API.
+    env = {"WEB_STANDIN_WASM_BYTES": str(14_239_897), "HF_HUB_DISABLE_XET": "1"}
+
+    result = deploy(standin_project, hub, "--ui", "web", env=env)
+
+    assert result.exit_code == 0, result.stderr
+    space = hub.spaces[SPACE]
+    assert space.lfs_paths == {RUNTIME_WASM}
+    assert space.files == built_files(standin_project)
+
+
 def test_a_failing_web_build_passes_its_own_line_through(standin_project: Path, hub: FakeHub):
     (standin_project / "src/ticket_router/web.py").write_text(
         "import sys\n\ndef add_arguments(parser):\n    parser.add_argument('--build')\n\n"

@@ -7,7 +7,8 @@ missing), but the page does nothing and the "runtime" files are placeholders: th
 check what pocgen uploads, not whether the page runs (the template's own web tests do that).
 Tests copy it into a project as `src/<package>/web.py`. Environment knobs for bad-input tests:
 WEB_STANDIN_OMIT (comma-separated paths to leave out), WEB_STANDIN_EXTRA (a path to add),
-WEB_STANDIN_LINK (a path to write as a symlink to the project's README instead of a file).
+WEB_STANDIN_LINK (a path to write as a symlink to the project's README instead of a file),
+WEB_STANDIN_WASM_BYTES (the size of the placeholder .wasm; the real one is about 14 MB).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> None:
         raise StageError(f"{out} is not empty.")
     files: dict[str, bytes | Path] = {name: text.encode() for name, text in PAGE.items()}
     files.update({name: b"stand-in runtime\n" for name in RUNTIME})
+    wasm_bytes = int(os.environ.get("WEB_STANDIN_WASM_BYTES") or 0)
+    if wasm_bytes:
+        files[RUNTIME[2]] = os.urandom(wasm_bytes)
     for name in ("models/model.onnx", "models/labels.json", "reports/metrics.json"):
         if Path(name).is_file():
             files[name] = Path(name)
