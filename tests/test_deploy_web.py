@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,21 @@ def test_a_dry_run_without_a_token_says_what_each_account_gets(
     assert "a free account gets the web demo" in line and "PRO account" in line
     assert "sdk: static" in result.stdout and "index.html" in result.stdout
     assert hub.requests == []
+
+
+def test_an_offline_dry_run_still_shows_the_plan(web_project: Path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    env = {"HF_TOKEN": "hf_" + "x" * 34}
+    result = run_pocgen("deploy", web_project, "--endpoint", dead, "--dry-run", env=env)
+
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "Demo: web (the Hub was not asked (dry run, and the Hub did not answer: cannot reach"
+        in (result.stdout)
+    )
+    assert "Dry run: nothing was uploaded." in result.stdout
 
 
 def test_web_with_hardware_is_refused_before_anything(project: Path, hub: FakeHub):

@@ -72,9 +72,10 @@ def choose(
     hardware: str | None,
     me: dict[str, Any] | None,
     namespace: str | None,
+    unasked: str = "no token",
 ) -> UiChoice:
     """`--ui` if given; else what the Space's namespace can run (`me` is whoami's answer, None
-    when the Hub was not asked: a dry run without a token)."""
+    when a dry run did not ask the Hub, for the reason `unasked`)."""
     if ui is not None:
         return _requested(answers, ui, hardware)
     app = python_apps(answers)[0]
@@ -83,7 +84,7 @@ def choose(
     if me is None or namespace is None:
         return UiChoice(
             "web",
-            "the Hub was not asked (no token): a free account gets the web demo as a static "
+            f"the Hub was not asked ({unasked}): a free account gets the web demo as a static "
             f"Space, a PRO account or paid organisation would get the {app} app; pass --ui to "
             "choose",
         )

@@ -20,6 +20,7 @@ from pocgen.artifacts import load_project
 from pocgen.deploy.build import SpaceBuild, build_space
 from pocgen.deploy.choice import choose
 from pocgen.deploy.frontmatter import render
+from pocgen.errors import PocgenError
 
 DEPLOY_REPORT = Path("reports/deploy.json")
 
@@ -80,20 +81,27 @@ class HubSession:
         return self.space_id.partition("/")[0]
 
 
-def ask_hub(answers: dict[str, Any], options: DeployOptions) -> HubSession | None:
-    """whoami, the read-only check and the Space's name; None for a dry run that need not ask
-    (--ui or --hardware given) or cannot (no token). Nothing is created here."""
+def ask_hub(answers: dict[str, Any], options: DeployOptions) -> HubSession | str:
+    """whoami, the read-only check and the Space's name; nothing is created here. A dry run
+    may go without: it returns why the Hub was not asked (--ui given, no token, or the Hub
+    answered with an error, which a real deploy reports as its one-line error)."""
     if options.dry_run and (options.ui is not None or options.hardware is not None):
-        return None
+        return "not needed"
     from pocgen.deploy import upload  # huggingface_hub is slow to import; only pay when needed
 
     endpoint = upload.endpoint_url(options.endpoint)
     api = upload.connect(endpoint, required=not options.dry_run)
     if api is None:
-        return None
-    with upload.hub_errors(endpoint, options.space or "the Space"):
-        me = upload.account(api)
-    return HubSession(api, endpoint, me, upload.resolve_space_id(me, options.space, answers))
+        return "no token"
+    try:
+        with upload.hub_errors(endpoint, options.space or "the Space"):
+            me = upload.account(api)
+        space_id = upload.resolve_space_id(me, options.space, answers)
+    except PocgenError as error:
+        if not options.dry_run:
+            raise
+        return f"dry run, and the Hub did not answer: {str(error).rstrip('.')}"
+    return HubSession(api, endpoint, me, space_id)
 
 
 def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str, str] | None:
@@ -101,7 +109,10 @@ def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str,
     the deploy record. Nothing is created on the Hub before the build has passed its checks."""
     answers = load_project(project).answers
     hub = ask_hub(answers, options)
-    choice = choose(answers, options.ui, options.hardware, hub and hub.me, hub and hub.namespace)
+    if isinstance(hub, HubSession):
+        choice = choose(answers, options.ui, options.hardware, hub.me, hub.namespace)
+    else:
+        choice = choose(answers, options.ui, options.hardware, None, None, unasked=hub)
     console.print(
         f"Demo: {choice.ui} ({choice.reason}).", markup=False, highlight=False, soft_wrap=True
     )
@@ -111,7 +122,7 @@ def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str,
     if options.dry_run:
         console.print("Dry run: nothing was uploaded.")
         return None
-    assert hub is not None  # without a token, ask_hub has already refused
+    assert isinstance(hub, HubSession)  # outside a dry run, ask_hub asks or refuses
     return upload_build(project, options, console, build, hub)
 
 
