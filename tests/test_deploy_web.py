@@ -109,7 +109,7 @@ def test_a_dry_run_without_a_token_says_what_each_account_gets(
 
     assert result.exit_code == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("Demo:"))
-    assert line.startswith("Demo: web (the Hub was not asked (no token)")
+    assert line.startswith("Demo: web (the account's plan is unknown (no token)")
     assert "a free account gets the web demo" in line and "PRO account" in line
     assert "sdk: static" in result.stdout and "index.html" in result.stdout
     assert hub.requests == []
@@ -123,9 +123,8 @@ def test_an_offline_dry_run_still_shows_the_plan(web_project: Path):
     result = run_pocgen("deploy", web_project, "--endpoint", dead, "--dry-run", env=env)
 
     assert result.exit_code == 0, result.stderr
-    assert (
-        "Demo: web (the Hub was not asked (dry run, and the Hub did not answer: cannot reach"
-        in (result.stdout)
+    assert "Demo: web (the account's plan is unknown (dry run: cannot reach the Hub" in (
+        result.stdout
     )
     assert "Dry run: nothing was uploaded." in result.stdout
 

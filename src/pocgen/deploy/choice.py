@@ -75,7 +75,7 @@ def choose(
     unasked: str = "no token",
 ) -> UiChoice:
     """`--ui` if given; else what the Space's namespace can run (`me` is whoami's answer, None
-    when a dry run did not ask the Hub, for the reason `unasked`)."""
+    when a dry run could not ask the Hub, for the reason `unasked`)."""
     if ui is not None:
         return _requested(answers, ui, hardware)
     app = python_apps(answers)[0]
@@ -84,9 +84,9 @@ def choose(
     if me is None or namespace is None:
         return UiChoice(
             "web",
-            f"the Hub was not asked ({unasked}): a free account gets the web demo as a static "
-            f"Space, a PRO account or paid organisation would get the {app} app; pass --ui to "
-            "choose",
+            f"the account's plan is unknown ({unasked}): a free account gets the web demo as a "
+            f"static Space, a PRO account or paid organisation would get the {app} app; pass "
+            "--ui to choose",
         )
     if is_paid(owner(me, namespace)):
         return UiChoice(

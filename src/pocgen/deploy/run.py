@@ -100,7 +100,7 @@ def ask_hub(answers: dict[str, Any], options: DeployOptions) -> HubSession | str
     except PocgenError as error:
         if not options.dry_run:
             raise
-        return f"dry run, and the Hub did not answer: {str(error).rstrip('.')}"
+        return f"dry run: {str(error).rstrip('.')}"
     return HubSession(api, endpoint, me, space_id)
 
 
