@@ -43,6 +43,7 @@ class Space:
     variables: dict[str, str] = field(default_factory=dict)
     commits: list[str] = field(default_factory=list)
     stage: str = "BUILDING"
+    lfs_paths: set[str] = field(default_factory=set)  # files that came through the LFS batch API
 
 
 @dataclass
@@ -51,6 +52,9 @@ class FakeHub:
 
     user: str = "alice"
     role: str = "write"
+    # The plan whoami reports. A free account is refused new Gradio and Docker Spaces (HTTP 402)
+    # unless they run on ZeroGPU, as on the Hub; static Spaces are free for everyone.
+    is_pro: bool = True
     token: str = "hf_" + "T" * 34
     orgs: list[str] = field(default_factory=list)
     spaces: dict[str, Space] = field(default_factory=dict)
@@ -60,6 +64,10 @@ class FakeHub:
     # Stages /runtime reports, one per call (the last one repeats); and the build log lines.
     stages: list[str] = field(default_factory=lambda: ["RUNNING"])
     build_log: list[str] = field(default_factory=list)
+    # Files larger than this go through LFS, as the Hub asks for files over 10 MB (None: never).
+    # The client uses Xet instead when hf_xet is installed, unless HF_HUB_DISABLE_XET=1.
+    lfs_over: int | None = None
+    lfs_objects: dict[str, bytes] = field(default_factory=dict)  # sha256 -> content
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -136,7 +144,9 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     route = name.split()[1]
                     if route in hub.fail:
                         return self._error(hub.fail[route])
-                    if route != "validate-yaml" and not self._authorised():
+                    # Like the Hub's: README validation is public, LFS upload URLs are presigned.
+                    public = route in ("validate-yaml", "lfs-upload")
+                    if not public and not self._authorised():
                         return self._error(401)
                     return handler(self, *match.groups())
             return self._error(404)
@@ -150,12 +160,16 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self._route("HEAD")
 
+        def do_PUT(self) -> None:
+            self._route("PUT")
+
         # -- endpoints ------------------------------------------------------------------------
 
         def whoami(self) -> None:
             orgs = [{"name": org, "roleInOrg": "write"} for org in hub.orgs]
             auth = {"type": "access_token", "accessToken": {"role": hub.role}}
-            self._send(200, {"type": "user", "name": hub.user, "orgs": orgs, "auth": auth})
+            me = {"type": "user", "name": hub.user, "orgs": orgs, "auth": auth}
+            self._send(200, {**me, "isPro": hub.is_pro, "canPay": hub.is_pro})
 
         def create(self) -> None:
             request = json.loads(self._body())
@@ -163,6 +177,9 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             url = f"{hub.url}/spaces/{space_id}"
             if space_id in hub.spaces:
                 return self._send(409, {"error": ERROR_MESSAGES[409], "url": url})
+            zero_gpu = str(request.get("hardware") or "").startswith("zero-")
+            if not hub.is_pro and request["sdk"] != "static" and not zero_gpu:
+                return self._error(402)
             hub.spaces[space_id] = Space(
                 sdk=request["sdk"],
                 private=request.get("visibility") == "private",
@@ -196,7 +213,11 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def preupload(self, space_id: str, revision: str) -> None:
             files = json.loads(self._body())["files"]
             answer = [
-                {"path": item["path"], "uploadMode": "regular", "shouldIgnore": False}
+                {
+                    "path": item["path"],
+                    "uploadMode": _mode(hub, item["size"]),
+                    "shouldIgnore": False,
+                }
                 for item in files
             ]
             self._send(200, {"files": answer, "commitOid": "0" * 40})
@@ -213,6 +234,9 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                         if errors:
                             return self._send(400, {"error": "Invalid metadata in README.md."})
                     space.files[value["path"]] = data
+                elif item["key"] == "lfsFile":
+                    space.files[value["path"]] = hub.lfs_objects[value["oid"]]
+                    space.lfs_paths.add(value["path"])
                 elif item["key"] == "deletedFile":
                     space.files.pop(value["path"], None)
                 elif item["key"] != "header":
@@ -254,6 +278,22 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if self.command == "GET":
                 self.wfile.write(data)
 
+        def lfs_batch(self, space_id: str) -> None:
+            """The git-lfs batch API: where to PUT each object (no verify step)."""
+            objects = json.loads(self._body())["objects"]
+            actions = [
+                {**item, "actions": {"upload": {"href": f"{hub.url}/lfs-upload/{item['oid']}"}}}
+                for item in objects
+            ]
+            self._send(200, {"transfer": "basic", "objects": actions})
+
+        def lfs_upload(self, oid: str) -> None:
+            data = self._body()
+            if hashlib.sha256(data).hexdigest() != oid:
+                return self._send(400, {"error": "sha256 mismatch"})
+            hub.lfs_objects[oid] = data
+            self._send(200, {})
+
         def build_logs(self, space_id: str) -> None:
             stamp = "2026-01-01T00:00:00.000Z"
             events = "".join(
@@ -276,11 +316,17 @@ def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         (rf"{space}/hardware", "POST hardware", Handler.hardware),
         (rf"{space}/runtime", "GET runtime", Handler.runtime),
         (rf"{space}/logs/build", "GET logs", Handler.build_logs),
+        (r"/spaces/([^/]+/[^/]+)\.git/info/lfs/objects/batch", "POST lfs-batch", Handler.lfs_batch),
+        (r"/lfs-upload/([0-9a-f]{64})", "PUT lfs-upload", Handler.lfs_upload),
         (rf"{space}(?:/revision/[^/]+)?", "GET info", Handler.space_info),
         (resolve, "GET resolve", Handler.resolve),
         (resolve, "HEAD resolve", Handler.resolve),
     ]
     return Handler
+
+
+def _mode(hub: FakeHub, size: int) -> str:
+    return "lfs" if hub.lfs_over is not None and size > hub.lfs_over else "regular"
 
 
 def _oid(data: bytes) -> str:

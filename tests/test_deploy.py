@@ -7,67 +7,28 @@ what it receives, so each test can check what a Space would hold, or that nothin
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import run_pocgen
+from deploy_helpers import (
+    SPACE,
+    assert_one_line_error,
+    built_files,
+    deploy,
+    fresh_checkout,
+    nothing_uploaded,
+    run_redeploy_workflow,
+)
 from fake_hub import FakeHub, front_matter_errors
-from smoke_project import smoke_project
 
 from pocgen.deploy import frontmatter
-from pocgen.deploy.build import SPACE_DIR, choose_ui, pick_examples
+from pocgen.deploy.build import pick_examples
+from pocgen.deploy.choice import choose
 
-SPACE = "alice/ticket-router"
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A text project with both apps and a real smoke model (text trains in seconds)."""
-    return smoke_project(
-        tmp_path_factory.mktemp("deploy") / "ticket-router",
-        task="text-classification",
-        project_name="Ticket Router",
-        ui="both",
-    )
-
-
-@pytest.fixture
-def project(trained: Path, tmp_path: Path) -> Path:
-    """A fresh copy per test, so one test's planted secret or deploy record never leaks."""
-    return Path(shutil.copytree(trained, tmp_path / "ticket-router", symlinks=True))
-
-
-@pytest.fixture
-def hub():
-    with FakeHub() as server:
-        yield server
-
-
-def deploy(project: Path, hub: FakeHub, *args: str, env: dict | None = None):
-    return run_pocgen(
-        "deploy", project, "--endpoint", hub.url, *args, env={"HF_TOKEN": hub.token, **(env or {})}
-    )
-
-
-def built_files(project: Path) -> dict[str, bytes]:
-    folder = project / SPACE_DIR
-    files = [path for path in folder.rglob("*") if path.is_file()]
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in files}
-
-
-def assert_one_line_error(result, *phrases: str) -> None:
-    assert result.exit_code == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    error = result.stderr.strip()
-    assert error.startswith("error:") and error.count("\n") == 0, error
-    for phrase in phrases:
-        assert phrase in error, error
+pytest_plugins = ["deploy_fixtures"]
 
 
 def test_the_space_receives_exactly_the_built_files(project: Path, hub: FakeHub):
@@ -96,7 +57,7 @@ def test_the_space_receives_exactly_the_built_files(project: Path, hub: FakeHub)
     record = json.loads((project / "reports/deploy.json").read_text())
     assert record["space_id"] == SPACE
     assert record["url"] == f"{hub.url}/spaces/{SPACE}"
-    assert record["sdk"] == "gradio" and record["deployed_at"]
+    assert record["sdk"] == "gradio" and record["ui"] == "gradio" and record["deployed_at"]
     assert record["url"] in result.stdout
 
 
@@ -135,27 +96,6 @@ def test_a_redeploy_mirrors_the_build_and_deletes_stale_files(project: Path, hub
     assert hub.spaces[SPACE].files == built_files(project)
 
 
-@pytest.mark.parametrize(
-    ("planted", "content", "what"),
-    [
-        ("README.md", "My token: hf_" + "a1B2" * 9, "Hugging Face token"),
-        ("app/gradio_app.py", "KEY = 'AKIA" + "ABCDEFGH23456789" + "'", "AWS access key"),
-        ("app/demo_support.py", "# ghp_" + "x" * 36, "GitHub token"),
-    ],
-)
-def test_a_planted_secret_is_refused_before_anything_is_sent(
-    project: Path, hub: FakeHub, planted: str, content: str, what: str
-):
-    with (project / planted).open("a", encoding="utf-8") as handle:
-        handle.write(f"\n{content}\n")
-
-    result = deploy(project, hub)
-
-    assert_one_line_error(result, f"refusing to upload {planted}", what)
-    assert hub.requests == []
-    assert not (project / SPACE_DIR).exists()  # no copy of the secret is left in dist/
-
-
 def test_secrets_and_variables_come_from_the_environment_only(project: Path, hub: FakeHub):
     secret = "s3cr3t-value-never-printed"
     env = {"POCGEN_SPACE_SECRET_API_KEY": secret, "POCGEN_SPACE_VARIABLE_MODE": "demo"}
@@ -175,7 +115,7 @@ def test_secrets_and_variables_come_from_the_environment_only(project: Path, hub
     [
         ("whoami", 401, ["HTTP 401", "hf auth login"]),
         ("preupload", 403, ["HTTP 403", "read-only"]),
-        ("create", 402, ["HTTP 402", "paid plan", "--hardware zero-a10g"]),
+        ("create", 402, ["HTTP 402", "paid plan", "--ui web"]),
         ("commit", 409, ["HTTP 409", "taken", "--space"]),
     ],
 )
@@ -223,7 +163,8 @@ def test_dry_run_prints_the_plan_and_touches_nothing(project: Path, hub: FakeHub
     result = deploy(project, hub, "--dry-run")
 
     assert result.exit_code == 0, result.stderr
-    assert hub.requests == []
+    assert hub.requests == ["GET /api/whoami-v2"]  # who the token is decides the demo
+    assert "Demo: gradio (alice has a paid plan" in result.stdout
     assert not (project / "reports/deploy.json").exists()
     for name in ("app.py", "models/model.onnx", "requirements.txt", "sdk: gradio", "colorFrom"):
         assert name in result.stdout
@@ -269,14 +210,20 @@ def test_a_project_without_a_model_says_to_run_the_pipeline(project: Path, hub: 
     (project / "models/model.onnx").unlink()
 
     assert_one_line_error(deploy(project, hub), "models/model.onnx is missing", "make pipeline")
-    assert hub.requests == []
+    assert nothing_uploaded(hub)
 
 
-def test_ui_choice_follows_the_project():
-    assert choose_ui({"ui": "both"}, None) == "gradio"
-    assert choose_ui({"ui": "streamlit"}, None) == "streamlit"
+def test_ui_choice_follows_the_project_and_the_plan():
+    paid, free = {"name": "alice", "isPro": True}, {"name": "alice", "isPro": False}
+    assert choose({"ui": "both"}, None, None, paid, "alice").ui == "gradio"
+    assert choose({"ui": "streamlit"}, None, None, paid, "alice").ui == "streamlit"
+    assert choose({"ui": "both"}, None, None, free, "alice").ui == "web"
+    assert choose({"ui": "both"}, None, "zero-a10g", free, "alice").ui == "gradio"
+    org = {"name": "alice", "orgs": [{"name": "acme", "canPay": True}]}
+    assert choose({"ui": "gradio"}, None, None, org, "acme").ui == "gradio"
+    assert choose({"ui": "gradio"}, None, None, None, None).ui == "web"  # Hub not asked
     with pytest.raises(Exception, match="has no gradio app"):
-        choose_ui({"ui": "streamlit"}, "gradio")
+        choose({"ui": "streamlit"}, "gradio", None, paid, "alice")
 
 
 def test_examples_cover_every_class_first():
@@ -299,21 +246,6 @@ def test_front_matter_stays_valid_for_long_answers(task: str):
     assert frontmatter.parse(frontmatter.render(meta, "body")) == meta
 
 
-def fresh_checkout(project: Path, dest: Path) -> Path:
-    """The files `git clone` would give: what the project's .gitignore lets into git."""
-    subprocess.run(["git", "init", "--quiet", str(project)], check=True)
-    listed = subprocess.run(
-        ["git", "-C", str(project), "ls-files", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in listed:
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(project / name, dest / name)
-    return dest
-
-
 def test_the_redeploy_workflow_updates_the_space_from_a_fresh_checkout(
     project: Path, hub: FakeHub, tmp_path: Path
 ):
@@ -327,24 +259,8 @@ def test_the_redeploy_workflow_updates_the_space_from_a_fresh_checkout(
 
     workflow = yaml.safe_load((project / ".github/workflows/deploy.yml").read_text())
     assert workflow[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads `on` as True
-    job = workflow["jobs"]["deploy"]
-    assert job["env"]["HF_TOKEN"] == "${{ secrets.HF_TOKEN }}"
-    env = {
-        **os.environ,
-        "HF_TOKEN": hub.token,
-        "HF_ENDPOINT": hub.url,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    }
-    for step in job["steps"]:
-        if "run" in step and step["name"] != "Install pocgen":  # pocgen is installed here
-            done = subprocess.run(
-                ["bash", "-e", "-c", step["run"]],
-                cwd=checkout,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            assert done.returncode == 0, f"{step['name']}:\n{done.stdout}\n{done.stderr}"
+    assert workflow["jobs"]["deploy"]["env"]["HF_TOKEN"] == "${{ secrets.HF_TOKEN }}"
+    run_redeploy_workflow(checkout, hub, tmp_path / "bin")
 
     space = hub.spaces[SPACE].files
     assert space["models/model.onnx"] == model

@@ -15,7 +15,7 @@ import pytest
 from conftest import run_pocgen
 from smoke_project import smoke_project
 
-from pocgen.deploy.build import SPACE_DIR
+from pocgen.deploy.paths import SPACE_DIR
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("HF_TOKEN"), reason="needs HF_TOKEN with write access to the real Hub"
@@ -32,7 +32,7 @@ def test_deploy_to_the_real_hub(tmp_path: Path):
     result = run_pocgen("deploy", project, "--space", space_id, "--private")
     try:
         if result.exit_code != 0:
-            assert "HTTP 402" in result.stderr and "--hardware zero-a10g" in result.stderr
+            assert "HTTP 402" in result.stderr and "--ui web" in result.stderr
             return
         built = {
             p.relative_to(project / SPACE_DIR).as_posix()

@@ -245,7 +245,11 @@ def deploy(
         str | None, typer.Option(help="USER/NAME (default: the project's hf_username/space_name).")
     ] = None,
     ui: Annotated[
-        str | None, typer.Option(help="streamlit or gradio: which app, when the project has both.")
+        str | None,
+        typer.Option(
+            help="web (the model in the visitor's browser, a free static Space), gradio or "
+            "streamlit. Default: what the account can run (whoami: free -> web, paid -> the app)."
+        ),
     ] = None,
     private: Annotated[bool, typer.Option(help="Create the Space as private.")] = False,
     hardware: Annotated[
@@ -259,7 +263,13 @@ def deploy(
     ] = False,
     wait: Annotated[bool, typer.Option(help="Wait until the Space runs.")] = False,
 ) -> None:
-    """Build the demo's Space folder and upload it to Hugging Face Spaces."""
+    """Build the demo's Space folder and upload it to Hugging Face Spaces.
+
+    Size caps: the model 100 MiB for --ui web, 500 MiB for gradio or streamlit; each example
+    5 MiB; any other file 5 MiB (the web runtime's .wasm 32 MiB). Every file is scanned for
+    secrets first; mark a false positive with a `pragma: allowlist secret` comment on its line,
+    or a regular expression matching the line in the project's .secrets-allowlist.
+    """
     from pocgen.deploy.run import DeployOptions
     from pocgen.deploy.run import deploy as deploy_project
 

@@ -1,10 +1,12 @@
 """Lay out `dist/space/`: exactly the files the demo needs on a Hugging Face Space, nothing else.
 
 `upload_folder` mirrors a folder as it is (it ignores .gitignore), so the safe way to upload is to
-build a clean folder first. The Space gets the app, the shared demo helpers, `inference.py` as an
-importable package, the ONNX model and its labels, the metrics for the About panel, a few test
-examples, a requirements.txt without torch, the README card and, for Streamlit, a Dockerfile.
-The paths inside match the project's (models/, reports/, data/splits/), so the app runs unchanged.
+build a clean folder first. A Python Space gets the app, the shared demo helpers, `inference.py`
+as an importable package, the ONNX model and its labels, the metrics for the About panel, a few
+test examples, a requirements.txt without torch, the README card and, for Streamlit, a
+Dockerfile; the paths inside match the project's (models/, reports/, data/splits/), so the app
+runs unchanged. A static Space gets the project's web build (see `web`) and the README card.
+Every file read is confined to its folder (`paths`), and the result is scanned for secrets.
 """
 
 from __future__ import annotations
@@ -19,12 +21,26 @@ from pathlib import Path
 from typing import Any
 
 from pocgen.deploy import frontmatter
+from pocgen.deploy.choice import UiChoice
+from pocgen.deploy.paths import (
+    EXAMPLES,
+    FIGURES,
+    Source,
+    contained,
+    fresh_space_folder,
+    model_source,
+    refuse_symlinks,
+)
 from pocgen.deploy.secrets import refuse_secrets
+from pocgen.deploy.web import EXAMPLE_COUNT, build_web
 from pocgen.errors import PocgenError
 
-SPACE_DIR = Path("dist/space")
 APP_FILE = "app.py"
-EXAMPLE_COUNT = 8
+WEB_APP_FILE = "index.html"
+# Markdown image links, `![alt](path "title")`, and HTML `<img src="path">` in the README.
+IMAGE_LINK = re.compile(
+    r"!\[[^\]]*\]\(\s*<?([^)\s>]+)|<img\b[^>]*\bsrc=[\"']([^\"']+)", re.IGNORECASE
+)
 # The versions pocgen's own tests run the demo apps with. Pinning them makes a Space built today
 # install the same code next year; gradio itself is installed by the Space from `sdk_version`.
 TESTED_VERSIONS = {
@@ -34,7 +50,6 @@ TESTED_VERSIONS = {
     "numpy": "2.2.6",
     "pillow": "12.3.0",
 }
-UIS = ("gradio", "streamlit")
 
 
 @dataclass
@@ -51,19 +66,6 @@ class SpaceBuild:
     def sizes(self) -> dict[str, int]:
         """Each built file's size in bytes, sorted by path, for the plan and the tests."""
         return {name: (self.folder / name).stat().st_size for name in sorted(self.origins)}
-
-
-def choose_ui(answers: dict[str, Any], ui: str | None) -> str:
-    """The app to deploy: `--ui` if given, else the project's only app, else Gradio (free tier)."""
-    available = [name for name in UIS if answers.get("ui") in (name, "both")]
-    if ui is None:
-        return available[0]
-    if ui not in available:
-        raise PocgenError(
-            f"--ui {ui}: this project has no {ui} app (its ui answer is "
-            f"'{answers.get('ui')}'); use --ui {available[0]}."
-        )
-    return ui
 
 
 def pick_examples(rows: list[dict[str, str]], count: int) -> list[dict[str, str]]:
@@ -110,16 +112,20 @@ CMD ["streamlit", "run", "{APP_FILE}", "--server.port={frontmatter.DOCKER_PORT}"
 class _Builder:
     """Copies and writes files into the Space folder, remembering where each one came from."""
 
-    def __init__(self, project: Path, folder: Path) -> None:
+    def __init__(self, project: Path, folder: Path, origins: dict[str, str] | None = None) -> None:
         self.project = project
         self.folder = folder
-        self.origins: dict[str, str] = {}
+        self.origins: dict[str, str] = dict(origins or {})
 
-    def copy(self, source: str, target: str | None = None) -> None:
+    def copy(self, source: str, target: str | None = None, rule: Source | None = None) -> None:
+        """Copy a project file that must stay inside `rule`'s folders (default: its own top
+        folder) and under its size cap; a symlink's target is checked and copied, not the link."""
         target = target or source
+        rule = rule or Source("its files", (source.split("/")[0],))
+        resolved = contained(self.project, source, rule)
         destination = self.folder / target
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.project / source, destination)
+        shutil.copyfile(resolved, destination)
         self.origins[target] = source
 
     def write(self, target: str, text: str, origin: str = "(generated)") -> None:
@@ -135,8 +141,12 @@ def _require(project: Path, relative: str, fix: str) -> None:
 
 
 def _copy_examples(builder: _Builder, image_task: bool) -> None:
-    """A trimmed test split and, for images, the files it names, so the app can offer examples."""
-    split = builder.project / "data/splits/test.csv"
+    """A trimmed test split and, for images, the files it names, so the app can offer examples.
+
+    Each path in the split is checked before anything is read: a row naming a file outside
+    data/ (a config, a key) is refused, not shipped as an "example".
+    """
+    split = contained(builder.project, "data/splits/test.csv", EXAMPLES)
     if not split.is_file():
         return
     with split.open(newline="", encoding="utf-8") as handle:
@@ -144,11 +154,11 @@ def _copy_examples(builder: _Builder, image_task: bool) -> None:
         fields = list(reader.fieldnames or [])
         rows = list(reader)
     if image_task:
-        rows = [row for row in rows if (builder.project / row["path"]).is_file()]
+        rows = [row for row in rows if contained(builder.project, row["path"], EXAMPLES).is_file()]
     chosen = pick_examples(rows, EXAMPLE_COUNT)
     for row in chosen:
         if image_task:
-            builder.copy(row["path"])
+            builder.copy(row["path"], rule=EXAMPLES)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -156,34 +166,29 @@ def _copy_examples(builder: _Builder, image_task: bool) -> None:
     builder.write("data/splits/test.csv", text.getvalue(), origin="data/splits/test.csv")
 
 
+def readme_images(body: str) -> list[str]:
+    """The local image paths a README shows: Markdown images and HTML <img> tags, no URLs."""
+    links = {next(filter(None, match.groups())) for match in IMAGE_LINK.finditer(body)}
+    local = {link.split("#")[0].split("?")[0] for link in links if ":" not in link}
+    return sorted(link for link in local if link and not link.startswith("#"))
+
+
 def _card(builder: _Builder, meta: dict[str, Any]) -> None:
     """README.md: the front matter, then the project's README (the writeup) and its figures."""
-    readme = builder.project / "README.md"
+    readme = contained(builder.project, "README.md", Source("the README", ("README.md",)))
     body = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {meta['title']}\n"
-    for figure in sorted(set(re.findall(r"\]\((reports/figures/[^)\s]+)\)", body))):
-        if (builder.project / figure).is_file():
-            builder.copy(figure)
+    for figure in readme_images(body):
+        if contained(builder.project, figure, FIGURES).is_file():
+            builder.copy(figure, rule=FIGURES)
     builder.write("README.md", frontmatter.render(meta, body), origin="README.md")
 
 
-def build_space(project: Path, answers: dict[str, Any], ui: str | None) -> SpaceBuild:
-    """Rebuild `<project>/dist/space/` from scratch and check it: front matter and secrets."""
-    ui = choose_ui(answers, ui)
-    package = answers["package_name"]
-    image_task = answers["task"] != "text-classification"
-    fix = "run `make pipeline` (or the project's `export` stage) first."
-    for relative in ("models/model.onnx", "models/labels.json"):
-        _require(project, relative, fix)
+def _python_app(builder: _Builder, answers: dict[str, Any], ui: str) -> None:
+    """The Gradio or Streamlit app with the package's inference.py, the model and examples."""
+    project, package = builder.project, answers["package_name"]
     restore = "restore it from git, or regenerate it with `pocgen update`."
     for relative in (f"app/{ui}_app.py", "app/demo_support.py", f"src/{package}/inference.py"):
         _require(project, relative, restore)
-
-    folder = project / SPACE_DIR
-    if folder.exists():
-        shutil.rmtree(folder)  # a leftover file from an older build would be uploaded too
-    folder.mkdir(parents=True)
-    builder = _Builder(project, folder)
-
     builder.copy(f"app/{ui}_app.py", APP_FILE)
     builder.copy("app/demo_support.py", "demo_support.py")
     builder.copy(f"src/{package}/inference.py", f"{package}/inference.py")
@@ -191,21 +196,41 @@ def build_space(project: Path, answers: dict[str, Any], ui: str | None) -> Space
         f"{package}/__init__.py",
         f'"""Only inference.py of {package} ships to the Space; training stays in the repo."""\n',
     )
-    builder.copy("models/model.onnx")
+    builder.copy("models/model.onnx", rule=model_source(ui))
     builder.copy("models/labels.json")
     if (project / "reports/metrics.json").is_file():
         builder.copy("reports/metrics.json")
+    image_task = answers["task"] != "text-classification"
     _copy_examples(builder, image_task)
     builder.write("requirements.txt", requirements(ui, image_task))
-    sdk = "gradio" if ui == "gradio" else "docker"
-    if sdk == "docker":
+    if ui == "streamlit":
         builder.write("Dockerfile", dockerfile(str(answers["python_version"])))
-    meta = frontmatter.build(answers, sdk, TESTED_VERSIONS["gradio"], APP_FILE)
-    _card(builder, meta)
 
+
+def build_space(project: Path, answers: dict[str, Any], choice: UiChoice) -> SpaceBuild:
+    """Rebuild `<project>/dist/space/` from scratch and check it: paths, links, sizes, front
+    matter and secrets. On any refusal the half-built folder is deleted."""
+    fix = "run `make pipeline` (or the project's `export` stage) first."
+    for relative in ("models/model.onnx", "models/labels.json"):
+        _require(project, relative, fix)
+    contained(project, "models/model.onnx", model_source(choice.ui))  # before anything runs
+
+    folder = fresh_space_folder(project)
     try:
-        refuse_secrets(folder, builder.origins)
-    except PocgenError:
-        shutil.rmtree(folder)  # do not leave a copy of the secret lying in dist/
+        if choice.ui == "web":
+            builder = _Builder(project, folder, build_web(project, answers, folder))
+            app_file = WEB_APP_FILE
+        else:
+            builder = _Builder(project, folder)
+            _python_app(builder, answers, choice.ui)
+            app_file = APP_FILE
+        meta = frontmatter.build(answers, choice.sdk, TESTED_VERSIONS["gradio"], app_file)
+        _card(builder, meta)
+        refuse_symlinks(folder)
+        refuse_secrets(folder, builder.origins, project)
+    except BaseException:
+        shutil.rmtree(folder)  # no half-built folder, and no copy of a secret left in dist/
         raise
-    return SpaceBuild(folder=folder, ui=ui, sdk=sdk, front_matter=meta, origins=builder.origins)
+    return SpaceBuild(
+        folder=folder, ui=choice.ui, sdk=choice.sdk, front_matter=meta, origins=builder.origins
+    )

@@ -58,10 +58,12 @@ def build(
     }
     if sdk == "gradio":
         meta["sdk_version"] = sdk_version
+    if sdk in ("gradio", "static"):
         meta["app_file"] = app_file
-    else:
+    if sdk == "docker":
         meta["app_port"] = DOCKER_PORT
-    meta["python_version"] = str(answers["python_version"])
+    if sdk != "static":  # a static page runs no Python
+        meta["python_version"] = str(answers["python_version"])
     meta["short_description"] = short_description(task, classes)
     meta["license"] = LICENSES.get(answers.get("license", ""), "other")
     meta["tags"] = [task, "onnx", "pocgen"]
@@ -86,9 +88,13 @@ def problems(meta: dict[str, Any]) -> list[str]:
             found.append(f"sdk_version must be X.Y.Z (got {meta.get('sdk_version')!r})")
         if not str(meta.get("app_file") or "").endswith(".py"):
             found.append(f"app_file must name a .py file (got {meta.get('app_file')!r})")
+    if meta.get("sdk") == "static" and not str(meta.get("app_file") or "").endswith(".html"):
+        found.append(f"app_file must name an .html page (got {meta.get('app_file')!r})")
     if meta.get("sdk") == "docker" and not isinstance(meta.get("app_port"), int):
         found.append(f"app_port must be a port number (got {meta.get('app_port')!r})")
-    if not re.fullmatch(r"3\.\d+(\.\d+)?", str(meta.get("python_version") or "")):
+    python_version = str(meta.get("python_version") or "")
+    optional = meta.get("sdk") == "static" and not python_version  # a static page runs no Python
+    if not optional and not re.fullmatch(r"3\.\d+(\.\d+)?", python_version):
         found.append(f"python_version must be 3.x or 3.x.x (got {meta.get('python_version')!r})")
     description = str(meta.get("short_description") or "")
     if len(description) > SHORT_DESCRIPTION_MAX:

@@ -1,7 +1,8 @@
-"""`pocgen deploy` in order: build, show the plan, upload, wait, and record where the demo lives.
+"""`pocgen deploy` in order: ask who the token is, choose the demo, build, show the plan, upload,
+wait, and record where the demo lives.
 
-The CLI command calls `deploy()` and nothing else. huggingface_hub is imported only when something
-is uploaded, so `--dry-run` and `pocgen --help` never pay for it.
+The CLI command calls `deploy()` and nothing else. huggingface_hub is imported only when the Hub
+is asked, so `pocgen --help` and a dry run with `--ui` never pay for it.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from pocgen.deploy.build import SpaceBuild, build_space
+from pocgen.deploy.choice import choose
 from pocgen.deploy.frontmatter import render
 from pocgen.project import load_project
+from pocgen.errors import PocgenError
 
 DEPLOY_REPORT = Path("reports/deploy.json")
 
@@ -48,46 +52,96 @@ def show_plan(build: SpaceBuild, console: Console) -> None:
     console.print(render(build.front_matter, "").rstrip(), markup=False, highlight=False)
 
 
-def record(project: Path, space_id: str, url: str, sdk: str) -> Path:
+def record(project: Path, space_id: str, url: str, build: SpaceBuild) -> Path:
     """Write reports/deploy.json: the writeup and `pocgen check` read the Space's URL from it."""
     path = project / DEPLOY_REPORT
     path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "space_id": space_id,
         "url": url,
-        "sdk": sdk,
+        "sdk": build.sdk,
+        "ui": build.ui,
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return path
 
 
+@dataclass
+class HubSession:
+    """The Hub as asked before building: the client, who the token is, and the target Space."""
+
+    api: Any  # huggingface_hub.HfApi, imported lazily
+    endpoint: str
+    me: dict[str, Any]
+    space_id: str
+
+    @property
+    def namespace(self) -> str:
+        return self.space_id.partition("/")[0]
+
+
+def ask_hub(answers: dict[str, Any], options: DeployOptions) -> HubSession | str:
+    """whoami, the read-only check and the Space's name; nothing is created here. A dry run
+    may go without: it returns why the Hub was not asked (--ui given, no token, or the Hub
+    answered with an error, which a real deploy reports as its one-line error)."""
+    if options.dry_run and (options.ui is not None or options.hardware is not None):
+        return "not needed"
+    from pocgen.deploy import upload  # huggingface_hub is slow to import; only pay when needed
+
+    endpoint = upload.endpoint_url(options.endpoint)
+    api = upload.connect(endpoint, required=not options.dry_run)
+    if api is None:
+        return "no token"
+    try:
+        with upload.hub_errors(endpoint, options.space or "the Space"):
+            me = upload.account(api)
+        space_id = upload.resolve_space_id(me, options.space, answers)
+    except PocgenError as error:
+        if not options.dry_run:
+            raise
+        return f"dry run: {str(error).rstrip('.')}"
+    return HubSession(api, endpoint, me, space_id)
+
+
 def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str, str] | None:
-    """Build the Space folder and, unless it is a dry run, upload it; returns the deploy record."""
+    """Choose the demo, build the Space folder and, unless it is a dry run, upload it; returns
+    the deploy record. Nothing is created on the Hub before the build has passed its checks."""
     answers = load_project(project).answers
+    hub = ask_hub(answers, options)
+    if isinstance(hub, HubSession):
+        choice = choose(answers, options.ui, options.hardware, hub.me, hub.namespace)
+    else:
+        choice = choose(answers, options.ui, options.hardware, None, None, unasked=hub)
+    console.print(
+        f"Demo: {choice.ui} ({choice.reason}).", markup=False, highlight=False, soft_wrap=True
+    )
     with console.status("Building the Space folder..."):
-        build = build_space(project, answers, options.ui)
+        build = build_space(project, answers, choice)
     show_plan(build, console)
     if options.dry_run:
         console.print("Dry run: nothing was uploaded.")
         return None
+    assert isinstance(hub, HubSession)  # outside a dry run, ask_hub asks or refuses
+    return upload_build(project, options, console, build, hub)
 
-    from pocgen.deploy import upload  # huggingface_hub is slow to import; only pay when needed
 
-    endpoint = upload.endpoint_url(options.endpoint)
+def upload_build(
+    project: Path, options: DeployOptions, console: Console, build: SpaceBuild, hub: HubSession
+) -> dict[str, str]:
+    """Create or update the Space from the checked build, record it and optionally wait."""
+    from pocgen.deploy import upload
+
     upload.check_hardware(options.hardware, build.sdk)
-    api = upload.connect(endpoint)
-    space_id = options.space or "the Space"
-    with upload.hub_errors(endpoint, space_id):
-        space_id = upload.resolve_space_id(api, options.space, answers)
-    with upload.hub_errors(endpoint, space_id), console.status(f"Uploading to {space_id}..."):
+    space_id = hub.space_id
+    with upload.hub_errors(hub.endpoint, space_id), console.status(f"Uploading to {space_id}..."):
         url = upload.upload(
-            api, space_id, str(build.folder), build.sdk, options.private, options.hardware
+            hub.api, space_id, str(build.folder), build.sdk, options.private, options.hardware
         )
-    report = record(project, space_id, url, build.sdk)
+    report = record(project, space_id, url, build)
     console.print(f"Deployed {space_id}: {url} (recorded in {report.relative_to(project)})")
     if options.wait:
-        with upload.hub_errors(endpoint, space_id):
-            upload.wait_until_running(api, space_id, console)
+        with upload.hub_errors(hub.endpoint, space_id):
+            upload.wait_until_running(hub.api, space_id, console)
         console.print(f"The Space is running: {url}")
     return json.loads(report.read_text(encoding="utf-8"))

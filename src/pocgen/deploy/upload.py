@@ -51,9 +51,10 @@ def explain(status: int | None, space_id: str, detail: str) -> str:
     if status == 402:
         return (
             f"the Hub needs a paid plan to create {space_id} (HTTP 402): new Gradio and Docker "
-            "Spaces need a PRO account or a paid organisation, while free accounts can host a "
-            "few Gradio Spaces on ZeroGPU. Retry with `--ui gradio --hardware zero-a10g`, or "
-            "see https://huggingface.co/pricing."
+            "Spaces need a PRO account or a paid organisation. Retry with `--ui web`: the model "
+            "runs in the visitor's browser on a static Space, free for every account (or "
+            "`--ui gradio --hardware zero-a10g` for the Gradio app on ZeroGPU; see "
+            "https://huggingface.co/pricing)."
         )
     if status == 409:
         return (
@@ -79,12 +80,26 @@ def hub_errors(endpoint: str, space_id: str) -> Iterator[None]:
         ) from None
 
 
-def connect(endpoint: str) -> HfApi:
-    """An `HfApi` for `endpoint`, refusing early when no token is configured at all."""
+def connect(endpoint: str, required: bool = True) -> HfApi | None:
+    """An `HfApi` for `endpoint`; with no token configured, one line (or None if not required)."""
     token = get_token()
     if not token:
+        if not required:
+            return None
         raise PocgenError(f"no Hugging Face token found: {LOGIN_HELP}.")
     return HfApi(endpoint=endpoint, token=token)
+
+
+def account(api: HfApi) -> dict[str, Any]:
+    """whoami's answer, refusing a read-only token before anything else happens."""
+    me = api.whoami()
+    role = me.get("auth", {}).get("accessToken", {}).get("role")
+    if role == "read":
+        raise PocgenError(
+            f"the token of {me['name']} is read-only, and deploying needs write access; "
+            f"{LOGIN_HELP}."
+        )
+    return me
 
 
 def writable_namespaces(me: dict[str, Any]) -> list[str]:
@@ -93,19 +108,9 @@ def writable_namespaces(me: dict[str, Any]) -> list[str]:
     return [me["name"], *orgs]
 
 
-def resolve_space_id(api: HfApi, space: str | None, answers: dict[str, Any]) -> str:
-    """`--space`, else the project's `hf_username/space_name`, with the login's name as fallback.
-
-    Also checks the token first, so a read-only token or a namespace that is not the user's is
-    refused before anything is created.
-    """
-    me = api.whoami()
-    role = me.get("auth", {}).get("accessToken", {}).get("role")
-    if role == "read":
-        raise PocgenError(
-            f"the token of {me['name']} is read-only, and deploying needs write access; "
-            f"{LOGIN_HELP}."
-        )
+def resolve_space_id(me: dict[str, Any], space: str | None, answers: dict[str, Any]) -> str:
+    """`--space`, else the project's `hf_username/space_name`, with the login's name as fallback;
+    refused when the namespace is not one the token may write to."""
     name = answers.get("space_name") or answers["project_slug"]
     namespace = answers.get("hf_username") or me["name"]
     if space:
@@ -122,7 +127,8 @@ def resolve_space_id(api: HfApi, space: str | None, answers: dict[str, Any]) -> 
 
 
 def check_hardware(hardware: str | None, sdk: str) -> None:
-    """Refuse unknown flavours, and ZeroGPU for anything but Gradio (the only SDK it runs)."""
+    """Refuse unknown flavours, and ZeroGPU for anything but Gradio (the only SDK it runs).
+    (A static Space with --hardware is refused earlier, when the demo is chosen.)"""
     if hardware is None:
         return
     known = [flavor.value for flavor in SpaceHardware]
