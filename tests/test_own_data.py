@@ -231,3 +231,39 @@ def test_a_wrong_type_in_params_names_the_key_and_changes_nothing(project: Path)
         "error: params.yaml: `train.epochs` must be a whole number, not 'banana'; fix it and rerun."
     ]
     assert data_state(project) == before
+
+
+def test_a_helpdesk_csv_from_excel_to_a_prediction(tmp_path: Path):
+    """The text project's README path: a CSV as Excel saves it (BOM, CRLF, quoted commas), with
+    a `label` column and one text filed under two labels."""
+    project = render(tmp_path / "ticket-router", task="text-classification", labeling="none",
+                     ui="gradio", notebooks=False)
+    classes = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["classes"]
+    topics = {classes[0]: "invoice charged twice, refund", classes[1]: "app crashes on login",
+              classes[2]: "change my email address"}
+    rows = ["text,label"] + [f'"Ticket {i}: {topics[label]} (case {i * 7})",{label}'
+                             for i in range(21) for label in [classes[i % 3]]]
+    rows.append(f'"Ticket 0: {topics[classes[0]]} (case 0)",{classes[1]}')  # the conflict
+    tickets = tmp_path / "helpdesk export.csv"
+    tickets.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8"))
+    # --smoke validates the first 24 texts: all 22 here.
+    make = ["make", "own-data", f"SRC={tickets}", "ARGS=--smoke", f"PYTHON={sys.executable}"]
+
+    first = run(project, make)
+    err = one_line(first.stderr)
+    assert first.returncode != 0
+    assert "labels taken from the 'label' column of helpdesk export.csv" in err
+    assert "label conflict: " in err
+    assert f"helpdesk export-1 ({classes[0]})" in err and f"({classes[1]})" in err
+
+    accepted = run(project, [*make, "VALIDATE_ARGS=--accept-conflicts"])
+    assert accepted.returncode == 0, accepted.stderr[-3000:]
+    assert "collected 0 item(s)" in accepted.stderr  # the rerun adds nothing twice
+
+    package = package_of(project)
+    answer = run(project, [sys.executable, "-m", package, "predict", "app crashes on login"])
+    assert answer.returncode == 1
+    assert "pass them with --text" in answer.stderr and "Traceback" not in answer.stderr
+    answer = run(project, [sys.executable, "-m", package, "predict", "--text",
+                           "app crashes on login"])
+    assert answer.returncode == 0 and classes[1] in answer.stdout
