@@ -21,6 +21,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 import pytest
 import yaml
 from known_artifacts import render
@@ -29,7 +30,7 @@ from sklearn.datasets import load_sample_image
 from smoke_project import package_of, project_env
 
 PER_CLASS = 8
-COLLECTED = 2 * PER_CLASS + 6  # plus 4 edited forms in the first class, 2 in the second
+COLLECTED = 2 * PER_CLASS + 7  # plus 5 other forms in the first class, 2 in the second
 
 
 def run(project: Path, command: list[str]) -> subprocess.CompletedProcess:
@@ -62,9 +63,10 @@ def decompression_bomb(path: Path) -> None:
 def phone_folder(root: Path, classes: list[str]) -> dict[str, Path]:
     """PHOTOS/<class>/ of real photos in the forms phones and editors save; returns the odd files.
 
-    Besides plain JPEGs: an EXIF-rotated one, a 16-bit PNG, a transparent PNG, a CMYK JPEG and
-    a palette PNG; a name with spaces and non-ASCII; the same photo under both classes; and four
-    files no stage can use (truncated, empty, a `.heic` that is not one, a decompression bomb).
+    Besides plain JPEGs: an iPhone's HEIC, an EXIF-rotated JPEG, a 16-bit PNG, a transparent
+    PNG, a CMYK JPEG and a palette PNG; a name with spaces and non-ASCII; the same photo under
+    both classes; and four files no stage can use (truncated, empty, a `.heic` that is not one,
+    a decompression bomb).
     """
     first, second = classes[:2]
     for label, source in ((first, "china.jpg"), (second, "flower.jpg")):
@@ -72,7 +74,9 @@ def phone_folder(root: Path, classes: list[str]) -> dict[str, Path]:
         folder.mkdir(parents=True)
         for index, image in enumerate(crops(source, PER_CLASS)):
             image.save(folder / f"IMG_{index:04d}.jpg", quality=92)
-    extra = crops("china.jpg", PER_CLASS + 4)[PER_CLASS:]
+    extra = crops("china.jpg", PER_CLASS + 5)[PER_CLASS:]
+    pillow_heif.register_heif_opener()  # the project reads HEIC with its `heic` extra
+    extra[4].save(root / first / "IMG_4032.HEIC")
     sideways = extra[0].rotate(90, expand=True)
     exif = sideways.getexif()
     exif[0x0112] = 8  # "turn 90 degrees counter-clockwise to view"
@@ -163,7 +167,7 @@ def test_readme_commands_take_a_phone_folder_to_a_prediction(project: Path, tmp_
     assert "labels taken from the subfolder names:" in err
     assert f"{odd['truncated']}: not a readable image" in err
     assert f"{odd['empty']}: not a readable image" in err
-    assert f"{odd['heic']}: a HEIC/HEIF photo, which needs the optional pillow-heif" in err
+    assert f"{odd['heic']}: not a readable image" in err  # pillow-heif is installed here
     assert f"{odd['bomb']}: too large to open safely" in err
     assert "4 input(s) skipped, listed above" in err
     assert "Traceback" not in first.stderr
@@ -172,6 +176,7 @@ def test_readme_commands_take_a_phone_folder_to_a_prediction(project: Path, tmp_
     manifest = (project / "data" / "manifest.csv").read_text(encoding="utf-8")
     assert "16-bit scaled to 8-bit" in manifest and "CMYK converted to RGB" in manifest
     assert "EXIF rotation applied" in manifest
+    assert (project / "data" / "raw" / photos.name / "IMG_4032.jpg").is_file()  # HEIC, read
     assert not (project / "data" / "splits").exists()  # make stopped at collect
 
     # 2. The user deletes the files it named and reruns: validate stops on the photo filed
