@@ -81,6 +81,8 @@ CONDITIONAL = {
     "tests/test_app_streamlit.py": lambda a: a["ui"] in ("streamlit", "both"),
     "tests/test_app_gradio.py": lambda a: a["ui"] in ("gradio", "both"),
     "src/<pkg>/model.py": lambda a: a["task"] != "text-classification",
+    "src/<pkg>/images.py": lambda a: a["task"] != "text-classification",
+    "src/<pkg>/collect_images.py": lambda a: a["task"] != "text-classification",
     "src/<pkg>/label.py": lambda a: a["labeling"] == "label-studio",
     "scripts/serve_label_studio.py": lambda a: a["labeling"] == "label-studio",
     "tests/test_label.py": lambda a: a["labeling"] == "label-studio",
