@@ -1,0 +1,151 @@
+"""The browser demo of each task gives the Python model's answers, checked in a real browser.
+
+For each task a project is rendered and its own smoke pipeline trains and exports a tiny model.
+`python -m <package> web --build` writes the static site a Space would get; a loopback HTTP server
+serves it, and Debian's Chromium (driven by Playwright) loads it. The page's handle
+`window.pocgen.predict` then runs onnxruntime-web on every example the site ships, and each answer
+is compared with `python -m <package> predict --json` on the same file or text: the same top label
+and scores within 1e-3, or the same boxes (IoU >= 0.99). A screenshot per task lands in the
+project's reports/figures/app_web.png.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from smoke_project import package_of, project_env, smoke_project
+from test_demo_browser import CHROMIUM_FLAGS, chromium
+
+PROJECTS = {
+    "image-classification": "Defect Spotter",
+    "object-detection": "Tool Finder",
+    "text-classification": "Ticket Router",
+}
+# Detection is compared at two thresholds: the default, and a low one that keeps weak boxes too.
+THRESHOLDS = {"object-detection": (0.5, 0.1)}
+SCORE_TOLERANCE = 1e-3
+MIN_IOU = 0.99
+# Browsers refuse a module script served with another type; http.server guesses from the suffix.
+CONTENT_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve_site(site: Path) -> Iterator[str]:
+    """Serve a static folder on a free loopback port, as a static Space would; yield its URL."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/"
+        finally:
+            server.shutdown()
+
+
+def run_project(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", package_of(project), *args],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+    )
+
+
+def build_site(project: Path, site: Path) -> Path:
+    """`python -m <package> web --build site`: the folder a static Space is made of."""
+    result = run_project(project, "web", "--build", str(site))
+    assert result.returncode == 0, result.stderr
+    return site
+
+
+def python_predictions(
+    project: Path, task: str, inputs: list[str], threshold: float
+) -> list[dict[str, Any]]:
+    """`python -m <package> predict --json` on the site's examples: the reference answers."""
+    text = ("--text",) if task == "text-classification" else ()
+    result = run_project(project, "predict", "--json", "--threshold", str(threshold), *text, *inputs)
+    assert result.returncode == 0, result.stderr
+    return [entry["prediction"] for entry in json.loads(result.stdout)]
+
+
+def iou(a: list[float], b: list[float]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else float(a == b)
+
+
+def assert_same_answer(browser: dict[str, Any], python: dict[str, Any]) -> None:
+    if "boxes" in python:
+        assert len(browser["boxes"]) == len(python["boxes"]), (browser, python)
+        for mine, theirs in zip(browser["boxes"], python["boxes"], strict=True):
+            assert mine["label"] == theirs["label"], (browser, python)
+            assert abs(mine["score"] - theirs["score"]) <= SCORE_TOLERANCE, (browser, python)
+            assert iou(mine["box"], theirs["box"]) >= MIN_IOU, (browser, python)
+        return
+    assert browser["label"] == python["label"], (browser, python)
+    assert browser["scores"].keys() == python["scores"].keys()
+    for name, score in python["scores"].items():
+        assert abs(browser["scores"][name] - score) <= SCORE_TOLERANCE, (browser, python)
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        browser.close()
+
+
+@pytest.mark.parametrize("task", list(PROJECTS))
+def test_browser_demo_gives_the_python_answers(task: str, page: Page, tmp_path: Path):
+    project = smoke_project(tmp_path / "project", task=task, project_name=PROJECTS[task], ui="both")
+    site = build_site(project, tmp_path / "site")
+    examples = json.loads((site / "examples.json").read_text(encoding="utf-8"))
+    assert examples, "the site ships the test examples"
+    image_task = task != "text-classification"
+    inputs = [str(site / e["input"]) if image_task else e["input"] for e in examples]
+
+    with serve_site(site) as url:
+        page.goto(url)
+        page.wait_for_function("window.pocgen && window.pocgen.ready", timeout=60_000)
+        page.evaluate("window.pocgen.ready")
+        for threshold in THRESHOLDS.get(task, (0.5,)):
+            expected = python_predictions(project, task, inputs, threshold)
+            for example, python in zip(examples, expected, strict=True):
+                browser = page.evaluate(
+                    "([input, threshold]) => window.pocgen.predict(input, threshold)",
+                    [example["input"], threshold],
+                )
+                assert_same_answer(browser, python)
+
+        # What a visitor sees: click the first example, wait for the sentence the apps share.
+        page.locator("#examples button").first.click()
+        expect(page.locator("#summary")).to_have_text(
+            re.compile(r"^(Prediction: |Found |Nothing found)"), timeout=30_000
+        )
+        expect(page.locator("#metrics")).to_contain_text("on the test split")
+        screenshot = project / "reports" / "figures" / "app_web.png"
+        page.screenshot(path=screenshot, full_page=True)
+    assert screenshot.stat().st_size > 10_000
