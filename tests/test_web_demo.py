@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from smoke_project import package_of, project_env, smoke_project
-from test_demo_browser import CHROMIUM_FLAGS, chromium
+from test_demo_browser import chromium_page
 
 PROJECTS = {
     "image-classification": "Defect Spotter",
@@ -83,7 +83,8 @@ def python_predictions(
 ) -> list[dict[str, Any]]:
     """`python -m <package> predict --json` on the site's examples: the reference answers."""
     text = ("--text",) if task == "text-classification" else ()
-    result = run_project(project, "predict", "--json", "--threshold", str(threshold), *text, *inputs)
+    options = ("--json", "--threshold", str(threshold), *text)
+    result = run_project(project, "predict", *options, *inputs)
     assert result.returncode == 0, result.stderr
     return [entry["prediction"] for entry in json.loads(result.stdout)]
 
@@ -112,10 +113,8 @@ def assert_same_answer(browser: dict[str, Any], python: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
-        browser.close()
+    with chromium_page() as opened:
+        yield opened
 
 
 @pytest.mark.parametrize("task", list(PROJECTS))
@@ -141,6 +140,8 @@ def test_browser_demo_gives_the_python_answers(task: str, page: Page, tmp_path: 
                 assert_same_answer(browser, python)
 
         # What a visitor sees: click the first example, wait for the sentence the apps share.
+        # The lowest threshold compared above, so a smoke-trained detector shows some boxes.
+        page.locator("#threshold").fill(str(min(THRESHOLDS.get(task, (0.5,)))))
         page.locator("#examples button").first.click()
         expect(page.locator("#summary")).to_have_text(
             re.compile(r"^(Prediction: |Found |Nothing found)"), timeout=30_000
