@@ -14,7 +14,11 @@ headless Chromium; in the same run the project's Gradio app is started and calle
 - the Gradio app: `python app/gradio_app.py` until it answers HTTP, and a request round trip
   with gradio_client on the same example.
 
-Run: python benchmarks/bench_web.py [--runs N] [--requests N]
+With --default-networks, the image tasks are measured again with the network their default config
+trains (MobileNetV3-Small encoder at params.yaml's input size), exported with untrained weights:
+the same size and speed as a trained one, without the ImageNet download.
+
+Run: python benchmarks/bench_web.py [--runs N] [--requests N] [--default-networks]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,7 +39,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the same project factory and browser the tests use
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_demo import gradio_cold_start, median, p95, project_for, start_gradio  # noqa: E402
+from bench_demo import (  # noqa: E402
+    CACHE,
+    gradio_cold_start,
+    median,
+    p95,
+    project_for,
+    start_gradio,
+)
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 from smoke_project import package_of, project_env  # noqa: E402
 from test_demo_browser import CHROMIUM_FLAGS, chromium  # noqa: E402
@@ -57,6 +69,38 @@ WARM_ANSWERS = """async ([input, count]) => {
   }
   return times;
 }"""
+
+
+# Rebuild the smoke checkpoint as the default config's network (MobileNetV3-Small encoder at
+# params.yaml's input size) with untrained weights: the same size and speed as a trained one, and
+# no ImageNet download needed (this machine reaches no model hub).
+DEFAULT_NETWORK = """
+import torch, yaml
+from {package}.config import CHECKPOINT_FILE
+from {package}.model import build_model
+checkpoint = torch.load(CHECKPOINT_FILE, map_location="cpu")
+config = checkpoint["config"]
+config["encoder"] = "mobilenet_v3_small"
+config["name"] = config["name"].rsplit("-", 1)[0] + "-mobilenet_v3_small"
+config["input_size"] = yaml.safe_load(open("params.yaml"))["train"]["input_size"]
+checkpoint["state_dict"] = build_model(config).state_dict()
+torch.save(checkpoint, CHECKPOINT_FILE)
+"""
+
+
+def default_network_project(task: str) -> Path:
+    """A copy of the smoke project whose exported model is the default config's network."""
+    project = CACHE / f"web-default-{task}"
+    if not (project / "models" / "model.onnx").exists():
+        shutil.rmtree(project, ignore_errors=True)
+        shutil.copytree(project_for(task), project)
+        for command in (["-c", DEFAULT_NETWORK.format(package=package_of(project))],
+                        ["-m", package_of(project), "export"]):
+            subprocess.run(
+                [sys.executable, *command],
+                cwd=project, env=project_env(project), check=True, capture_output=True,
+            )
+    return project
 
 
 def build_site(project: Path, site: Path) -> Path:
@@ -113,15 +157,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="fresh browser contexts / app starts")
     parser.add_argument("--requests", type=int, default=30, help="timed warm predictions")
+    parser.add_argument(
+        "--default-networks", action="store_true",
+        help="also the image tasks' default networks (MobileNetV3-Small encoder, untrained)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("POCGEN_CACHE_DIR", tempfile.mkdtemp(prefix="pocgen-bench-"))
     print(f"load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs")
     rows: dict[str, dict[str, str]] = {}
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as scratch:
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        for task in TASKS:
-            project = project_for(task)
-            site = build_site(project, Path(scratch) / task)
+        projects = [(task, project_for(task)) for task in TASKS]
+        if args.default_networks:
+            projects += [(task, default_network_project(task)) for task in TASKS[:2]]
+        for task, project in projects:
+            site = build_site(project, Path(scratch) / project.name)
             first = json.loads((site / "examples.json").read_text(encoding="utf-8"))[0]["input"]
             image_task = task != "text-classification"
             runtime_mb = weight_mb(sorted((site / "ort").iterdir()))
@@ -131,8 +181,9 @@ def main() -> None:
             gradio_start = gradio_cold_start(project, args.runs)
             example = site / first if image_task else first
             trips = gradio_round_trips(project, example, args.requests)
-            model = json.loads((site / "models" / "labels.json").read_text())["model"]
-            rows[f"{task} ({model})"] = {
+            labels = json.loads((site / "models" / "labels.json").read_text())
+            size = f", {labels['input_size']} px" if "input_size" in labels else ""
+            rows[f"{task} ({labels['model']}{size})"] = {
                 "page weight: runtime + model, MB (gzip)": (
                     f"{runtime_mb[0] + model_mb[0]:.1f} ({runtime_mb[1] + model_mb[1]:.1f}); "
                     f"model {model_mb[0]:.2f}"

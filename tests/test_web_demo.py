@@ -36,6 +36,8 @@ PROJECTS = {
 # Detection is compared at two thresholds: the default, and a low one that keeps weak boxes too.
 THRESHOLDS = {"object-detection": (0.5, 0.1)}
 SCORE_TOLERANCE = 1e-3
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 MIN_IOU = 0.99
 # Browsers refuse a module script served with another type; http.server guesses from the suffix.
 CONTENT_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
@@ -89,6 +91,42 @@ def python_predictions(
     return [entry["prediction"] for entry in json.loads(result.stdout)]
 
 
+# The network's input as Python prepares it, for each picture named: inference.preprocess.
+PYTHON_PIXELS = """
+import json, sys
+from PIL import Image
+from {package}.inference import preprocess
+config = json.load(open("models/labels.json"))
+print(json.dumps([
+    preprocess(Image.open(path), config["input_size"], config["mean"], config["std"]).tolist()
+    for path in sys.argv[1:]
+]))
+"""
+# The same in the page: model.js's readPixels and preprocess, flattened.
+BROWSER_PIXELS = """async ([input, config]) => {
+  const model = await import("./model.js");
+  const picture = await model.readPixels(input);
+  return Array.from(model.preprocess(picture, config.input_size, config.mean, config.std).data);
+}"""
+
+
+def python_pixels(project: Path, paths: list[str]) -> list[list[float]]:
+    code = PYTHON_PIXELS.format(package=package_of(project))
+    result = subprocess.run(
+        [sys.executable, "-c", code, *paths],
+        cwd=project, env=project_env(project), capture_output=True, text=True, check=True,
+    )
+    return [list(flatten(tensor)) for tensor in json.loads(result.stdout)]
+
+
+def flatten(nested: Any) -> Iterator[float]:
+    if isinstance(nested, list):
+        for item in nested:
+            yield from flatten(item)
+    else:
+        yield nested
+
+
 def iou(a: list[float], b: list[float]) -> float:
     width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -127,9 +165,18 @@ def test_browser_demo_gives_the_python_answers(task: str, page: Page, tmp_path: 
     inputs = [str(site / e["input"]) if image_task else e["input"] for e in examples]
 
     with serve_site(site) as url:
+        page.set_viewport_size(DESKTOP)  # the tasks share the page; the phone check shrinks it
         page.goto(url)
         page.wait_for_function("window.pocgen && window.pocgen.ready", timeout=60_000)
         page.evaluate("window.pocgen.ready")
+        if image_task:
+            # The decoded, resized and normalised pixels match Python's to float precision, so
+            # the model's answers can only differ by the runtimes' arithmetic.
+            config = json.loads((site / "models" / "labels.json").read_text(encoding="utf-8"))
+            for example, pixels in zip(examples, python_pixels(project, inputs), strict=True):
+                mine = page.evaluate(BROWSER_PIXELS, [example["input"], config])
+                assert len(mine) == len(pixels)
+                assert max(abs(a - b) for a, b in zip(mine, pixels, strict=True)) <= 1e-6
         for threshold in THRESHOLDS.get(task, (0.5,)):
             expected = python_predictions(project, task, inputs, threshold)
             for example, python in zip(examples, expected, strict=True):
@@ -149,4 +196,11 @@ def test_browser_demo_gives_the_python_answers(task: str, page: Page, tmp_path: 
         expect(page.locator("#metrics")).to_contain_text("on the test split")
         screenshot = project / "reports" / "figures" / "app_web.png"
         page.screenshot(path=screenshot, full_page=True)
+        page.set_viewport_size(PHONE)  # readable on a phone: nothing wider than the screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        if image_task:  # an upload that is no picture gets the Python apps' sentence
+            notes = {"name": "notes.png", "mimeType": "image/png", "buffer": b"my notes"}
+            page.locator("#file").set_input_files(files=[notes])
+            expect(page.locator("#status")).to_have_text(re.compile("not a picture"))
+            expect(page.locator("#summary")).to_be_empty()
     assert screenshot.stat().st_size > 10_000
