@@ -77,12 +77,19 @@ def chromium() -> str:
     pytest.fail("the browser tests need Chromium: install it (Debian: apt-get install chromium).")
 
 
-@pytest.fixture(scope="module")
-def page() -> Iterator[Page]:
+@contextmanager
+def chromium_page() -> Iterator[Page]:
+    """A desktop-sized page in headless Chromium, closed afterwards."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         yield browser.new_page(viewport={"width": 1280, "height": 900})
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with chromium_page() as opened:
+        yield opened
 
 
 def free_port() -> int:
