@@ -19,8 +19,8 @@ from rich.table import Table
 from pocgen.deploy.build import SpaceBuild, build_space
 from pocgen.deploy.choice import choose
 from pocgen.deploy.frontmatter import render
-from pocgen.project import load_project
 from pocgen.errors import PocgenError
+from pocgen.project import load_project
 
 DEPLOY_REPORT = Path("reports/deploy.json")
 
