@@ -141,6 +141,34 @@ def pristine(root: Path) -> tuple[Path | None, str | None, str | None]:
     return (Path(scratch.name) / root.name if label else None), label, why_not
 
 
+def exact_name(recorded: dict[str, Any]) -> str | None:
+    """The built-in template a project's answers name (`pocgen:poc`, or an old cache path)."""
+    from pocgen import snapshots
+
+    return snapshots.builtin_name(str(recorded.get("_src_path") or ""))
+
+
+def _export_recorded_builtin(recorded: dict[str, Any], into: Path) -> bool:
+    """Write the built-in template at exactly the recorded version into `into`, if it can be had.
+
+    `pocgen update` finds old versions the same way (the shipped template, the user's cache or
+    pocgen's own git history), so the contribution is measured against what the project was
+    really made from, not against whatever template this pocgen ships today.
+    """
+    from pocgen import registry, snapshots
+    from pocgen.errors import PocgenError
+
+    name, version = exact_name(recorded), recorded.get("_commit")
+    entry = registry.find(name) if name else None
+    if not version or entry is None or not entry.builtin:
+        return False
+    try:
+        snapshots.export(Path(entry.source), name, str(version), into)
+    except PocgenError:
+        return False
+    return True
+
+
 def render_pristine(recorded: dict[str, Any], into: Path) -> tuple[str | None, str | None]:
     """Render the template named in the answers file `recorded`, with its answers, into `into`.
 
@@ -156,6 +184,10 @@ def render_pristine(recorded: dict[str, Any], into: Path) -> tuple[str | None, s
         return None, f"the template it was made from ({where}) is not found on this machine"
     answers = {k: v for k, v in recorded.items() if not str(k).startswith("_")}
     reasons = []
+    exact = into.parent / "template-at-recorded-version"
+    if _export_recorded_builtin(recorded, exact):
+        version = recorded["_commit"]
+        candidates.insert(0, (str(exact), None, f"{exact_name(recorded)} {version}, as recorded"))
     for source, ref, label in candidates:
         try:
             run_copy(
