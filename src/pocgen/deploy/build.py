@@ -187,20 +187,25 @@ def _python_app(builder: _Builder, answers: dict[str, Any], ui: str) -> None:
     """The Gradio or Streamlit app with the package's inference.py, the model and examples."""
     project, package = builder.project, answers["package_name"]
     restore = "restore it from git, or regenerate it with `pocgen update`."
-    for relative in (f"app/{ui}_app.py", "app/demo_support.py", f"src/{package}/inference.py"):
+    image_task = answers["task"] != "text-classification"
+    # Image demos also normalise uploads the way collect normalised the training photos.
+    names = ["inference.py", "images.py"] if image_task else ["inference.py"]
+    modules = [f"src/{package}/{name}" for name in names]
+    for relative in (f"app/{ui}_app.py", "app/demo_support.py", *modules):
         _require(project, relative, restore)
     builder.copy(f"app/{ui}_app.py", APP_FILE)
     builder.copy("app/demo_support.py", "demo_support.py")
-    builder.copy(f"src/{package}/inference.py", f"{package}/inference.py")
+    for module in modules:
+        builder.copy(module, module.removeprefix("src/"))
     builder.write(
         f"{package}/__init__.py",
-        f'"""Only inference.py of {package} ships to the Space; training stays in the repo."""\n',
+        f'"""Only the inference code of {package} ships to the Space; training stays in the '
+        'repo."""\n',
     )
     builder.copy("models/model.onnx", rule=model_source(ui))
     builder.copy("models/labels.json")
     if (project / "reports/metrics.json").is_file():
         builder.copy("reports/metrics.json")
-    image_task = answers["task"] != "text-classification"
     _copy_examples(builder, image_task)
     builder.write("requirements.txt", requirements(ui, image_task))
     if ui == "streamlit":
