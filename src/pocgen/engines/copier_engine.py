@@ -47,7 +47,8 @@ def _copier_errors(template: str) -> Iterator[None]:
     except UserMessageError as error:
         raise PocgenError(str(error).strip().splitlines()[0]) from None
     except ValueError as error:  # Copier reports invalid answers as ValueError
-        raise PocgenError(f"{error} Fix the answer with --data KEY=VALUE.") from None
+        problem = str(error).rstrip(".")
+        raise PocgenError(f"{problem}. Fix the answer with --data KEY=VALUE.") from None
 
 
 def _engine_source(template: ResolvedTemplate) -> str:
