@@ -142,3 +142,17 @@ def test_interactive_prompts_have_no_prefilled_identity(tmp_path: Path):
     answers = answers_of(tmp_path / "p")
     assert answers["demo"] is False and answers["classes"] == "dent, scratch"
     assert answers["problem"] == OWN["problem"] and answers["author_name"] == "Ana"
+
+
+def test_name_and_email_default_to_the_git_identity(tmp_path: Path):
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = Ana Díaz\n\temail = ana@example.org\n")
+    env = {"GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1"}
+    result = run_pocgen("new", tmp_path / "p", "--defaults", cwd=tmp_path, env=env)
+    assert result.exit_code == 0, result.stderr
+    answers = answers_of(tmp_path / "p")
+    assert (answers["author_name"], answers["author_email"]) == ("Ana Díaz", "ana@example.org")
+    # No git identity: the placeholders stay, for the user to replace.
+    env["GIT_CONFIG_GLOBAL"] = str(tmp_path / "none")
+    assert run_pocgen("new", tmp_path / "q", "--defaults", cwd=tmp_path, env=env).exit_code == 0
+    assert answers_of(tmp_path / "q")["author_name"] == "Your Name"
