@@ -110,9 +110,41 @@ DEPLOY = {
 }
 
 
+# A user's own answers per task (the template asks for them; only its demo has defaults).
+OWN_ANSWERS: dict[str, dict[str, str]] = {
+    "object-detection": {
+        "problem": "Ward nurses count supply kits by hand, and a short kit is found too late.",
+        "business_objective": "Flag an incomplete supply kit before it leaves the store room.",
+        "classes": "gauze, syringe, glove",
+    },
+    "image-classification": {
+        "problem": "Line inspectors at a small factory check every part by eye, and defects "
+        "still reach customers.",
+        "business_objective": "Catch defective parts before shipping without slowing the line.",
+        "classes": "ok, defect",
+    },
+    "text-classification": {
+        "problem": "A support team reads every incoming ticket to route it, and urgent ones wait "
+        "in the wrong queue.",
+        "business_objective": "Route tickets to the right queue on arrival so urgent ones are "
+        "answered sooner.",
+        "classes": "billing, technical, account",
+    },
+}
+
+
 def render(dest: Path, **answers: Any) -> Path:
-    """Render the built-in template non-interactively, as `pocgen new --defaults` does."""
-    data = {"task": "image-classification", "project_name": "Defect Spotter", **answers}
+    """Render the built-in template non-interactively with a user's own answers (not the demo)."""
+    task = answers.get("task", "image-classification")
+    metric = "mAP@0.5" if task == "object-detection" else "accuracy"
+    target = answers.get("target_value", 0.9)
+    data = {
+        "task": task,
+        "project_name": "Defect Spotter",
+        **OWN_ANSWERS[task],
+        "success_metric": f"{metric} of at least {target:g} on a held-out test set",
+        **answers,
+    }
     run_copy(str(TEMPLATE), str(dest), data=data, defaults=True, unsafe=True, quiet=True)
     return dest
 

@@ -48,9 +48,33 @@ def _matrix() -> list[dict[str, str]]:
                 "license": LICENSES[index % len(LICENSES)],
                 "python_version": PYTHONS[index % len(PYTHONS)],
                 **(longest_names(index) if index % 6 == 5 else {"project_name": f"Matrix {index}"}),
+                **(own_identity(task, index) if index % 4 == 3 else {}),
             }
         )
     return combos
+
+
+def own_identity(task: str, index: int) -> dict[str, str]:
+    """A user's own project (the others are `--defaults` demos), with a target metric beyond
+    the default one: the metrics that a success sentence names a class or a precision for."""
+    metric = ["class_recall", "recall_at_precision", "all_found_rate"][index // 4 % 3]
+    if metric == "all_found_rate" and task != "object-detection":
+        metric = "macro_f1"
+    sentence = {
+        "class_recall": "recall of dent of at least 0.8",
+        "recall_at_precision": "recall of dent of at least 0.8 at precision 0.9",
+        "all_found_rate": "all objects found in at least 80% of photos",
+        "macro_f1": "macro-F1 of at least 0.8",
+    }[metric]
+    return {
+        "problem": "Body shops photograph every returned rental car and miss small damage",
+        "business_objective": "Charge for damage at return instead of writing it off",
+        "classes": "dent, scratch",
+        "target_metric": metric,
+        **({"target_class": "dent"} if metric in ("class_recall", "recall_at_precision") else {}),
+        "target_value": "0.8",
+        "success_metric": sentence,
+    }
 
 
 def longest_names(index: int) -> dict[str, str]:

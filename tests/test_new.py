@@ -14,6 +14,13 @@ import pytest
 import yaml
 from conftest import FIXTURES, commit_all, git_init, run_pocgen
 
+# Given a problem, a project is the user's own (not the demo): the rest of its identity is due.
+REST_OF_IDENTITY = [
+    "--data", "business_objective=Fewer missed items",
+    "--data", "success_metric=mAP@0.5 of at least 0.9",
+    "--data", "classes=item",
+]
+
 
 def test_default_template_without_questions(tmp_path: Path):
     result = run_pocgen("new", tmp_path / "tool-check", "--defaults")
@@ -65,7 +72,8 @@ def test_force_writes_into_a_non_empty_folder(tmp_path: Path):
 
 def test_worn_topic_warns_but_creates(tmp_path: Path):
     result = run_pocgen(
-        "new", tmp_path / "p", "--defaults", "--data", "problem=Predict who survived the Titanic"
+        "new", tmp_path / "p", "--defaults", "--data", "problem=Predict who survived the Titanic",
+        *REST_OF_IDENTITY,
     )
     assert result.exit_code == 0
     assert "Titanic" in result.stderr and "well-worn" in result.stderr
@@ -296,6 +304,7 @@ def test_answers_with_quotes_and_backslashes_stay_valid_toml(tmp_path: Path):
         f"problem={problem}",
         "--data",
         'author_name=Ana "the builder" Díaz',
+        *REST_OF_IDENTITY,
     )
     assert result.exit_code == 0, result.stderr
     project = tomllib.loads((tmp_path / "p" / "pyproject.toml").read_text())["project"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr
@@ -142,6 +143,24 @@ def _write_answers(project: Path, answers: dict[str, Any]) -> None:
     (project / ANSWERS_FILE).write_text(ANSWERS_HEADER + body, encoding="utf-8")
 
 
+def git_identity() -> dict[str, str]:
+    """The user's git name and email as the built-in template's author defaults.
+
+    The template cannot ask git itself (running commands would need --trust), so pocgen does.
+    """
+    found = {}
+    for key, answer in (("user.name", "author_name"), ("user.email", "author_email")):
+        try:
+            value = subprocess.run(
+                ["git", "config", "--get", key], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if value:
+            found[answer] = value
+    return found
+
+
 def render(
     template: ResolvedTemplate,
     workspace: Path,
@@ -160,6 +179,7 @@ def render(
             into,
             data=data,
             defaults=options.defaults,
+            user_defaults=git_identity() if template.builtin else {},
             unsafe=options.trust or template.builtin,
             vcs_ref=options.ref,
             pretend=options.pretend,
