@@ -17,8 +17,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from surgical_tool_detector.images import normalise
 from surgical_tool_detector.inference import Predictor
 
 MODEL_FILE = Path("models/model.onnx")
@@ -39,7 +40,10 @@ OBJECTIVE = (
 DEFAULT_THRESHOLD = 0.5
 EXAMPLE_COUNT = 4
 # evaluate's metric keys that read badly as they are (others are shown unchanged).
-METRIC_NAMES = {"map50": "mAP@0.5", "map50_95": "mAP@0.5:0.95"}
+METRIC_NAMES = {
+    "map50": "mAP@0.5", "map50_95": "mAP@0.5:0.95", "all_found_rate": "images with all found",
+    "class_recall": "recall", "recall_at_precision": "recall at fixed precision",
+}
 # Limits that keep one visitor from stalling a small CPU Space: a 20 MB upload or a 40-megapixel
 # photo takes seconds and hundreds of MB just to decode, and the model resizes it anyway.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -83,8 +87,9 @@ def read_image(data: bytes) -> Image.Image:
     if image.width * image.height > MAX_PIXELS:
         raise DemoError(_too_large_message(image.width, image.height))
     try:
-        # Phones store portrait photos sideways plus a rotation tag; apply it before predicting.
-        return ImageOps.exif_transpose(image).convert("RGB")
+        # The rules collect applied to the training photos (EXIF rotation, 16-bit, colour
+        # profile, transparency onto white), so the model sees uploads as it saw its data.
+        return normalise(image).image
     except OSError:
         raise DemoError(
             "The picture is damaged or cut short. Try saving it again, or use another one."
@@ -173,28 +178,38 @@ def metric_markdown(key: str) -> str:
     return METRIC_NAMES.get(key, key).replace("@", "\\@")
 
 
+def shown(value: float | None) -> str:
+    """A metric to 3 decimals; 'n/a' where metrics.json has none (a class absent from the test)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def about_markdown() -> str:
     """The About panel: the problem, the objective, the measured results and where to read more."""
     lines = [f"**Problem.** {PROBLEM}", "", f"**Objective.** {OBJECTIVE}", ""]
     if METRICS_FILE.exists():
         metrics = json.loads(METRICS_FILE.read_text(encoding="utf-8"))
         headline = metrics["headline"]
-        lines.append(
-            f"**{metric_markdown(headline['metric'])}** on the test split: "
-            f"**{headline['value']:.3f}**"
-        )
+        name = metric_markdown(headline["metric"])
+        if "class" in headline:
+            name += f" of {headline['class']}"
+        lines.append(f"**{name}** on the test split: **{shown(headline['value'])}**")
+        if "ci95" in headline:
+            # The interval says how far the number could move on another test set this size.
+            low, high = (shown(bound) for bound in headline["ci95"])
+            lines.append(f"(95% interval {low} to {high}, over {metrics['test_size']} test items)")
         baseline = metrics.get("baseline", {})
         if headline["metric"] in baseline.get("metrics", {}):
             value = baseline["metrics"][headline["metric"]]
-            lines.append(f"(baseline, {baseline['name']}: {value:.3f})")
+            lines.append(f"(baseline, {baseline['name']}: {shown(value)})")
         lines.append("")
         others = [
             f"{metric_markdown(key)} {value:.3f}"
             for key, value in metrics["metrics"].items()
-            if key != headline["metric"]
+            if key != headline["metric"] and value is not None
         ]
         if others:
             lines += ["Also: " + ", ".join(others) + ".", ""]
+        lines += [f"_Caution: {warning}._" for warning in metrics.get("warnings", [])]
         if metrics.get("sample_data"):
             lines += ["_Trained on the built-in sample data, not on real data yet._", ""]
     else:

@@ -15,9 +15,30 @@ import demo_support as support
 import gradio as gr
 
 try:
+    # Hugging Face's ZeroGPU package exists only on a Space; elsewhere nothing needs declaring.
+    from spaces import GPU as gpu_function
+except ImportError:
+
+    def gpu_function(function):
+        """Off a Space, spaces.GPU itself returns the function unchanged; so does this."""
+        return function
+
+# On ZeroGPU, Gradio queues at most one waiting visitor unless told otherwise.
+QUEUE_SIZE = 20
+
+try:
     PREDICTOR = support.load_predictor()
 except support.DemoError as error:
     sys.exit(f"error: {error}")
+
+
+@gpu_function
+def gpu_placeholder() -> None:
+    """Never called. ZeroGPU stops an app that declares no @spaces.GPU function at start-up, so
+    this declares one. Prediction stays undecorated on purpose: onnxruntime runs on the CPU, and
+    each call of a decorated function would book GPU time from the visitor's daily quota.
+    """
+
 
 def predict(photo: dict[str, Any] | None, threshold: float) -> tuple[Any, dict[str, float], str]:
     """Run the model on one uploaded, webcam or example photo; bad files get a friendly message.
@@ -65,6 +86,8 @@ with gr.Blocks(title=support.TITLE) as demo:
     submit.click(predict, api_name="predict", **events)
     # Re-run when the visitor moves the slider, so the threshold's effect is visible at once.
     threshold.release(predict, api_name=False, **events)
+
+demo.queue(max_size=QUEUE_SIZE)
 
 if __name__ == "__main__":
     # Gradio reads GRADIO_SERVER_NAME and GRADIO_SERVER_PORT, which a Space sets for its app.

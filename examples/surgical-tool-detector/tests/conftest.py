@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,20 @@ def exported_workdir(exported_project: Path, workdir: Path) -> Path:
     """A private copy of `exported_project` as the current directory, free to change or break."""
     shutil.copytree(exported_project, workdir, dirs_exist_ok=True)
     return workdir
+
+
+@pytest.fixture
+def decompression_bomb(tmp_path: Path) -> Path:
+    """A PNG whose header claims 15000 x 15000 pixels: a few bytes on disk, 225 megapixels (and
+    gigabytes of memory) once decoded. Image stages must refuse it in one line."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        checksum = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + checksum
+
+    path = tmp_path / "bomb" / "huge.png"
+    path.parent.mkdir()
+    header = struct.pack(">IIBBBBB", 15000, 15000, 8, 0, 0, 0, 0)  # 8-bit grayscale
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return path

@@ -7,8 +7,10 @@ endpoint `/predict`, the real error messages.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from gradio_client import Client, handle_file
@@ -19,22 +21,39 @@ CLASSES = ["scalpel", "forceps", "scissors", "needle holder", "retractor"]
 
 
 @pytest.fixture(scope="module")
-def client(exported_project: Path) -> Iterator[Client]:
-    """The app imported in a project folder with a trained model, served on a free local port."""
+def app(exported_project: Path) -> Iterator[ModuleType]:
+    """The app imported in a project folder with a trained model, served on a free local port.
+
+    `spaces` is made unimportable, as it is everywhere but on a Hugging Face Space, so these tests
+    prove the app starts and answers without it.
+    """
     # The app loads the model from the current folder at import, as `python app/gradio_app.py`
     # would in the project root; its helpers sit next to it in app/.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        patch.setitem(sys.modules, "spaces", None)  # `import spaces` now raises ImportError
         patch.chdir(exported_project)
         patch.syspath_prepend(str(APP_DIR))
         spec = importlib.util.spec_from_file_location("gradio_app", APP_DIR / "gradio_app.py")
-        app = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(app)
-        app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
         try:
-            yield Client(app.demo.local_url, verbose=False)
+            yield module
         finally:
-            app.demo.close()
+            module.demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app: ModuleType) -> Client:
+    return Client(app.demo.local_url, verbose=False)
+
+
+def test_the_app_is_ready_for_zerogpu(app: ModuleType):
+    # ZeroGPU stops an app without one @spaces.GPU function, and queues one visitor by default.
+    assert app.gpu_function(app.predict) is app.predict  # off a Space: inference undecorated
+    assert callable(app.gpu_placeholder)
+    assert app.demo._queue.max_size == app.QUEUE_SIZE > 1
 
 
 def scores(label: dict) -> dict[str, float]:

@@ -101,4 +101,5 @@ def test_the_about_panel_shows_the_problem_and_the_measured_metric(app: AppTest)
     assert "**Problem.**" in about and "**Objective.**" in about
     # Named as a reader says it, not by its key in metrics.json (the @ escaped for Markdown).
     assert "**mAP\\@0.5** on the test split" in about
+    assert "95% interval" in about  # how far the number could move on another test set
     assert "README.md" in about

@@ -1,16 +1,24 @@
-"""`collect`: a bad input gets a clear message, the rest is still collected, nothing overwritten."""
+"""`collect`: a bad input gets a clear message, the rest is still collected, nothing overwritten.
+
+The photos are real ones that scikit-learn ships (china.jpg and flower.jpg), resized and turned
+into what phones and editors produce: EXIF-rotated, 16-bit, transparent, palette, CMYK.
+"""
 
 import random
+import shutil
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.datasets import load_sample_image
 
+from surgical_tool_detector import collect_images
 from surgical_tool_detector.cli import main
 from surgical_tool_detector.collect import Cutout, PasteSettings, paste_objects
-from surgical_tool_detector.config import RAW_DIR, load_params
+from surgical_tool_detector.config import MANIFEST_FILE, RAW_DIR, load_params
 from surgical_tool_detector.dataset import (
     box_file,
     box_problem,
@@ -28,6 +36,16 @@ def photo(path: Path, seed: int, size: tuple[int, int] = (64, 48), orientation: 
     exif = image.getexif()
     exif[0x0112] = orientation  # EXIF "Orientation"; 6 means "turn 90 degrees clockwise to view"
     image.save(path, exif=exif)
+
+
+def real_photo(name: str = "china.jpg", size: tuple[int, int] = (96, 64)) -> Image.Image:
+    """A real photograph shipped with scikit-learn, resized."""
+    return Image.fromarray(load_sample_image(name)).resize(size)
+
+
+def recorded_files_match_manifest() -> None:
+    """Nothing half-written: every file in data/raw has a manifest row, and every row a file."""
+    assert set(list_images()) == set(read_manifest())
 
 
 def fail(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -69,6 +87,137 @@ def test_empty_folder_is_a_clear_error(workdir, capsys):
     assert not RAW_DIR.exists()
 
 
+def test_odd_files_are_each_listed_and_a_rerun_adds_no_copies(
+    workdir, capsys, monkeypatch, decompression_bomb
+):
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as without the optional extra
+    source = workdir / "phone"
+    source.mkdir()
+    real_photo().save(source / "good.jpg")
+    real_photo("flower.jpg").save(source / "Strand Café ö.jpg")  # spaces and non-ASCII
+    real_photo("flower.jpg", (64, 96)).save(source / "scan.v2.png")  # a dot in the stem
+    data = (source / "good.jpg").read_bytes()
+    (source / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (source / "empty.png").write_bytes(b"")
+    (source / "IMG_0001.heic").write_bytes(b"not a HEIC at all")
+    shutil.copy(decompression_bomb, source / "huge.png")
+    (source / "notes.txt").write_text("not a photo")
+
+    err = fail(["collect", "folder", "phone"], capsys)
+
+    assert "truncated.jpg: not a readable image" in err
+    assert "empty.png: not a readable image" in err
+    assert "IMG_0001.heic: a HEIC/HEIF photo, which needs the optional pillow-heif" in err
+    assert "pip install -e '.[heic]'" in err
+    assert "huge.png: too large to open safely" in err
+    assert "notes.txt: not an image file" in err
+    assert "4 input(s) skipped" in err  # notes.txt is listed, not an error
+    assert sorted(list_images()) == ["phone/Strand Café ö.jpg", "phone/good.jpg",
+                                     "phone/scan.v2.png"]
+    recorded_files_match_manifest()
+
+    for name in ("truncated.jpg", "empty.png", "IMG_0001.heic", "huge.png"):
+        (source / name).unlink()
+    main(["collect", "folder", "phone"])  # the fixed folder: nothing new, nothing copied twice
+    assert "3 file(s) were collected before" in capsys.readouterr().err
+    assert len(read_manifest()) == 3
+    recorded_files_match_manifest()
+
+
+def test_an_interrupted_run_keeps_nothing_it_wrote(workdir, capsys, monkeypatch):
+    for seed in range(4):
+        photo(workdir / "photos" / f"p{seed}.jpg", seed)
+    opened = []
+    real_open = collect_images.open_image
+
+    def open_then_interrupt(path):
+        opened.append(path)
+        if len(opened) == 3:
+            raise KeyboardInterrupt
+        return real_open(path)
+
+    monkeypatch.setattr(collect_images, "open_image", open_then_interrupt)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["collect", "folder", "photos"])
+    assert exit_info.value.code == 130
+    assert list_images() == [] and not MANIFEST_FILE.exists()
+
+
+def test_images_are_normalised_once_and_the_manifest_says_how(workdir, capsys):
+    source = workdir / "edited"
+    source.mkdir()
+    gray = np.asarray(real_photo().convert("L"))
+    Image.fromarray(gray.astype(np.uint16) * 257).save(source / "sixteen.png")  # 16-bit
+    rgba = real_photo().convert("RGBA")
+    hidden = np.array(rgba)
+    hidden[:, :48] = (255, 0, 0, 0)  # red pixels under full transparency: must not show
+    Image.fromarray(hidden).save(source / "cutout.png")
+    real_photo().convert("CMYK").save(source / "print.jpg")
+    paletted = real_photo("flower.jpg").convert("P", palette=Image.Palette.ADAPTIVE)
+    paletted.save(source / "palette.png", transparency=0)
+    rotated = real_photo()
+    exif = rotated.getexif()
+    exif[0x0112] = 6
+    rotated.save(source / "sideways.jpg", exif=exif)
+
+    main(["collect", "folder", "edited"])
+
+    rows = read_manifest()
+    for item in rows:
+        assert Image.open(RAW_DIR / item).mode == "RGB"
+    sixteen = np.asarray(Image.open(RAW_DIR / "edited/sixteen.png"))
+    assert abs(sixteen.mean() - gray.mean()) < 1  # scaled, not clipped to white
+    assert (np.asarray(Image.open(RAW_DIR / "edited/cutout.png"))[:, :48] == 255).all()
+    assert Image.open(RAW_DIR / "edited/sideways.jpg").size == (64, 96)
+    assert rows["edited/sixteen.png"]["normalised"] == "16-bit scaled to 8-bit"
+    assert rows["edited/cutout.png"]["normalised"] == "transparency flattened onto white"
+    assert rows["edited/print.jpg"]["normalised"] == "CMYK converted to RGB"
+    assert "palette converted to RGB" in rows["edited/palette.png"]["normalised"]
+    assert rows["edited/sideways.jpg"]["normalised"] == "EXIF rotation applied"
+    assert "5 image(s) normalised to 8-bit sRGB" in capsys.readouterr().err
+
+
+def dated_photo(path: Path, seed: int, taken: str) -> None:
+    """A photo whose EXIF says when it was taken ("YYYY:MM:DD HH:MM:SS")."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(np.random.default_rng(seed).integers(0, 256, (48, 64, 3), np.uint8))
+    exif = image.getexif()
+    exif.get_ifd(0x8769)[0x9003] = taken  # Exif IFD, DateTimeOriginal
+    image.save(path, exif=exif)
+
+
+def test_group_by_date_joins_bursts_and_subfolder_joins_crops(workdir):
+    dated_photo(workdir / "trip" / "a.jpg", 1, "2025:06:01 10:00:00")
+    dated_photo(workdir / "trip" / "b.jpg", 2, "2025:06:01 10:00:03")  # same burst
+    dated_photo(workdir / "trip" / "c.jpg", 3, "2025:06:01 11:00:00")
+    photo(workdir / "trip" / "undated.jpg", 4)
+    main(["collect", "folder", "trip"])
+    groups = {item: row["group"] for item, row in read_manifest().items()}
+    assert groups["trip/a.jpg"] == groups["trip/b.jpg"] == "burst:trip/a.jpg"
+    assert groups["trip/c.jpg"] == "burst:trip/c.jpg"
+    assert groups["trip/undated.jpg"] == "trip/undated.jpg"
+
+    photo(workdir / "crops" / "bench" / "left.jpg", 5)
+    photo(workdir / "crops" / "bench" / "right.jpg", 6)
+    photo(workdir / "crops" / "single.jpg", 7)
+    main(["collect", "folder", "crops", "--group-by", "subfolder"])
+    groups = {item: row["group"] for item, row in read_manifest().items()}
+    assert groups["crops/left.jpg"] == groups["crops/right.jpg"] == "folder:crops/bench"
+    assert groups["crops/single.jpg"] == "crops/single.jpg"
+
+
+def test_reset_asks_for_yes_then_deletes_only_what_collect_made(workdir, capsys):
+    photo(workdir / "photos" / "a.jpg", 1)
+    main(["collect", "folder", "photos"])
+    err = fail(["collect", "--reset"], capsys)  # no terminal to ask on: --yes is required
+    assert "pass --yes to confirm" in err
+    assert list_images() == ["photos/a.jpg"]
+    main(["collect", "--reset", "--yes"])
+    assert "1 collected item(s) deleted" in capsys.readouterr().err
+    assert list_images() == [] and read_manifest() == {}
+    assert (workdir / "photos" / "a.jpg").exists()  # the user's own file stays
+
+
 def write_video(path: Path) -> None:
     """Ten frames at 10 fps: 4 sharp scenes, each shown twice, and 2 blurred frames."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (96, 64))
@@ -89,10 +238,30 @@ def test_video_keeps_sharp_distinct_frames_and_reports_a_bad_video(workdir, caps
     (workdir / "broken.mp4").write_bytes(b"\x00" * 2048)
     err = fail(["collect", "video", "broken.mp4", "clip.avi", "--fps", "10"], capsys)
     assert "broken.mp4: cannot decode this video" in err
-    assert "kept 4 of 10 sampled frames (2 blurred, 4 near-duplicates dropped)" in err
+    assert "kept 4 of 10 sampled frames (2 blurred, 4 near-duplicates dropped" in err
     rows = read_manifest()
     assert len(rows) == 4
     assert {row["group"] for row in rows.values()} == {"video:clip.avi"}
+    main(["collect", "video", "clip.avi"])  # a rerun adds no second copy
+    assert "clip.avi was collected before" in capsys.readouterr().err
+    assert len(read_manifest()) == 4
+
+
+def test_a_low_texture_video_keeps_its_frames(workdir, capsys):
+    """A plain scene is never as sharp as a busy one: blur is judged against the clip itself."""
+    writer = cv2.VideoWriter(str(workdir / "table.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10,
+                             (96, 64))
+    rng = np.random.default_rng(0)
+    for scene in range(6):
+        frame = np.full((64, 96, 3), 200, np.uint8)
+        x = 8 + scene * 12
+        frame[20:44, x : x + 10] = rng.integers(60, 120)  # a faint object moving along
+        writer.write(frame)
+    writer.release()
+    main(["collect", "video", "table.avi", "--fps", "10"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert "kept 0 of" not in err
+    assert len(read_manifest()) >= 3
 
 
 def test_paste_objects_measures_exact_boxes():

@@ -2,7 +2,9 @@
 
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from surgical_tool_detector.cli import main
 from surgical_tool_detector.dataset import read_split
@@ -37,6 +39,29 @@ def test_only_unreadable_files_is_an_error(exported_workdir, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["predict", str(broken)])
     assert exit_info.value.code == 1
+
+
+def test_a_decompression_bomb_is_refused_in_one_line(exported_workdir, capsys,
+                                                      decompression_bomb):
+    bomb = decompression_bomb
+    capsys.readouterr()
+    main(["predict", str(bomb), read_split("test")[0]["path"], "--json"])
+    results = json.loads(capsys.readouterr().out)
+    assert "too large to open safely" in results[0]["error"]
+    assert "prediction" in results[1]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(bomb)])
+    assert exit_info.value.code == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_16_bit_picture_is_predicted(exported_workdir, capsys):
+    picture = exported_workdir / "deep.png"
+    pixels = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(pixels).save(picture)
+    capsys.readouterr()
+    main(["predict", str(picture), "--json"])
+    assert "prediction" in json.loads(capsys.readouterr().out)[0]
 
 
 def test_smoke_predicts_test_items_as_a_table(exported_workdir, capsys):

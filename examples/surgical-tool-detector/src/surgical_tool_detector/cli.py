@@ -17,13 +17,14 @@ from .config import StageError
 STAGES = {
     "sample": "write the built-in sample dataset (generated, no download)",
     "collect": "bring your own data into data/raw and record where it came from",
-    "label": "serve Label Studio, push items to it and pull annotations back",
+    "label": "push items to Label Studio and pull checked annotations back",
     "validate": "check data quality and write reports/data_quality.{json,md}",
     "split": "write leak-free train/val/test splits to data/splits/",
     "train": "train the model and save the best checkpoint in models/",
     "export": "export the model to ONNX and check it against the trained model",
     "evaluate": "measure the exported model on the test split against a baseline; write figures",
     "predict": "run the exported model on files",
+    "web": "preview the in-browser demo on 127.0.0.1, or --build it as a static site",
 }
 
 
@@ -48,8 +49,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     stage, rest = argv[0], argv[1:]
     module = importlib.import_module(f".{stage}", __package__)
-    parser = argparse.ArgumentParser(
-        prog=f"python -m surgical_tool_detector {stage}", description=module.__doc__
+    parser = argparse.ArgumentParser(  # Raw: the docstrings' example commands keep their lines
+        prog=f"python -m surgical_tool_detector {stage}", description=module.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     module.add_arguments(parser)
     args = parser.parse_args(rest)

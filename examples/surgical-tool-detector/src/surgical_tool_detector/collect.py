@@ -1,213 +1,64 @@
 """Bring your own data into data/raw and record where every item came from.
 
-Three sources, one subcommand each:
+One subcommand per source:
 
-    # images, any depth, EXIF rotation applied
-    python -m surgical_tool_detector collect folder PHOTOS/
+    # photos, any depth; then draw their boxes (see the README)
+    python -m surgical_tool_detector collect folder PHOTOS/ --group-by date
     # sharp, distinct frames of a video
     python -m surgical_tool_detector collect video CLIP.mp4 --fps 2
     # cut-outs pasted onto background photos, with their boxes
-    python -m surgical_tool_detector collect synth --cutouts CUTOUTS/ \\
-        --backgrounds BACKGROUNDS/ --count 300
+    python -m surgical_tool_detector collect synth --cutouts CUTOUTS/ --backgrounds BACKGROUNDS/
+    # start over: delete what collect made (the sample and your own files stay)
+    python -m surgical_tool_detector collect --reset --yes
+
+Every image is normalised once, here, to 8-bit sRGB (EXIF rotation, 16-bit, transparency,
+palette, CMYK and colour profiles: see images.py); the manifest's `normalised` column says
+what was changed.
 
 Every item gets a row in data/manifest.csv: its source, its group (items of one group always land
 in the same split, so near-copies cannot leak from train into test), when it was collected, the
-original path, and your licence or consent note. Collecting never overwrites anything: files
-that are already in data/raw are skipped, and new names are made unique.
+original path, and your licence or consent note. Collecting never overwrites anything: inputs
+collected before are skipped,
+and new names are made unique. A run that crashes or is interrupted keeps nothing it wrote.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import random
-import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import imagehash
 import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import track
 
+from .collect_images import (
+    GROUP_BY,
+    Batch,
+    collect_folder,
+    collect_video,
+    photo_files,
+    taken_stems,
+    unique_stem,
+)
 from .config import BOX_LABELS_DIR, MANIFEST_FILE, RAW_DIR, StageError, load_params
 from .dataset import (
     IMAGE_SUFFIXES,
-    MANIFEST_COLUMNS,
+    SAMPLE_SOURCE,
     Box,
-    append_csv,
     box_file,
     is_sample_data,
-    list_images,
-    now,
     read_manifest,
     write_boxes,
+    write_csv,
 )
+from .images import MAX_PIXELS, ImageProblem, open_image, too_large
 
 console = Console(stderr=True)
-
-
-# ----------------------------------------------------------------------------------------------
-# Names: every item in data/raw has a unique file stem, because its labels are found by stem
-# (data/labels/<stem>.txt, the Label Studio task name). A clash gets a counter, never a swap.
-
-
-def taken_stems() -> set[str]:
-    """The file stems already used in data/raw."""
-    return {Path(item).stem for item in list_images()}
-
-
-def unique_stem(stem: str, taken: set[str]) -> str:
-    """`stem`, or `stem-2`, `stem-3`... the first one not in `taken` (which it then joins)."""
-    candidate, counter = stem, 1
-    while candidate in taken:
-        counter += 1
-        candidate = f"{stem}-{counter}"
-    taken.add(candidate)
-    return candidate
-
-
-# ----------------------------------------------------------------------------------------------
-# Source 1: a folder of images.
-
-
-def collect_folder(
-    folder: Path,
-    license_note: str,
-    problems: list[str],
-) -> int:
-    """Copy every image under `folder` into data/raw/<folder name>/ and record it.
-
-    Files are copied byte for byte, except photos whose EXIF tag says "rotate me": those are
-    rotated once here, so every later stage (and every labeler) sees them the right way up.
-    Unreadable files are listed in `problems` and skipped; the rest are still collected.
-    """
-    if not folder.is_dir():
-        raise StageError(f"{folder} is not a folder: pass the folder that holds your images.")
-    files = sorted(
-        path for path in folder.rglob("*")
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-    )
-    if not files:
-        raise StageError(
-            f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}): check the path."
-        )
-    already = {row["original_path"] for row in read_manifest().values()}
-    taken = taken_stems()
-    target = RAW_DIR / folder.resolve().name
-    manifest_rows: list[dict[str, str]] = []
-    skipped = 0
-    for path in track(files, description=f"collect {folder}", console=console):
-        original = str(path.resolve())
-        if original in already:
-            skipped += 1
-            continue
-        try:
-            with Image.open(path) as image:
-                rotated = image.getexif().get(0x0112, 1) != 1  # 0x0112 is EXIF "Orientation"
-                upright = ImageOps.exif_transpose(image)  # also decodes, so corrupt files fail here
-        except (OSError, SyntaxError, ValueError) as error:
-            problems.append(f"{path}: not a readable image ({error})")
-            continue
-        destination = target / f"{unique_stem(path.stem, taken)}{path.suffix.lower()}"
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if rotated:  # saved without the EXIF tag, so no viewer rotates it a second time
-            upright.save(destination, quality=95)
-        else:
-            shutil.copyfile(path, destination)
-        item = destination.relative_to(RAW_DIR).as_posix()
-        manifest_rows.append(
-            {
-                "item": item,
-                "source": "folder",
-                "group": item,
-                "collected_at": now(),
-                "original_path": original,
-                "license_note": license_note,
-            }
-        )
-    append_csv(MANIFEST_FILE, MANIFEST_COLUMNS, manifest_rows)
-    if skipped:
-        console.print(f"{skipped} file(s) were collected before and were skipped.")
-    return len(manifest_rows)
-
-
-# ----------------------------------------------------------------------------------------------
-# Source 2: frames of a video.
-
-
-def collect_video(
-    video: Path,
-    fps: float,
-    blur_threshold: float,
-    duplicate_distance: int,
-    license_note: str,
-) -> int:
-    """Save about `fps` frames per second of `video`, dropping blurred and repeated frames.
-
-    Neighbouring frames are nearly identical, so a video gives far fewer real examples than it
-    has frames. Blur is measured as the variance of the Laplacian (edges make it large; motion
-    blur and defocus make it small). A repeat is a frame whose perceptual hash is within
-    `duplicate_distance` bits of a frame already kept. All frames share the video's group,
-    so one video never feeds both train and test. Raises ValueError if no frame decodes.
-    """
-    capture = cv2.VideoCapture(str(video))
-    try:
-        if not capture.isOpened():
-            raise ValueError("OpenCV cannot open it as a video")
-        native_fps = capture.get(cv2.CAP_PROP_FPS) or 30.0  # some containers do not say
-        step = max(1, round(native_fps / fps))
-        total = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))) or None  # 0: unknown
-        taken = taken_stems()
-        target = RAW_DIR / video.stem
-        group = f"video:{video.name}"
-        kept_hashes: list[imagehash.ImageHash] = []
-        rows, decoded, blurred, repeated = [], 0, 0, 0
-        frames = itertools.count()  # the frame count in a header is a hint, not a promise
-        for index in track(frames, description=video.name, total=total, console=console):
-            if index % step:  # grab() skips a frame without decoding its pixels: much faster
-                if not capture.grab():
-                    break
-                continue
-            ok, frame = capture.read()
-            if not ok:
-                break
-            decoded += 1
-            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            if cv2.Laplacian(gray, cv2.CV_64F).var() < blur_threshold:
-                blurred += 1
-                continue
-            image = Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-            frame_hash = imagehash.phash(image)
-            if any(frame_hash - kept <= duplicate_distance for kept in kept_hashes):
-                repeated += 1
-                continue
-            kept_hashes.append(frame_hash)
-            destination = target / f"{unique_stem(f'{video.stem}-{index:06d}', taken)}.jpg"
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            image.save(destination, quality=95)
-            rows.append(
-                {
-                    "item": destination.relative_to(RAW_DIR).as_posix(),
-                    "source": "video",
-                    "group": group,
-                    "collected_at": now(),
-                    "original_path": f"{video.resolve()}#frame={index}",
-                    "license_note": license_note,
-                }
-            )
-    finally:
-        capture.release()
-    if decoded == 0:
-        raise ValueError("no frame could be decoded")
-    append_csv(MANIFEST_FILE, MANIFEST_COLUMNS, rows)
-    console.print(
-        f"{video.name}: kept {len(rows)} of {decoded} sampled frames "
-        f"({blurred} blurred, {repeated} near-duplicates dropped)"
-    )
-    return len(rows)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -361,8 +212,11 @@ def load_cutouts(folder: Path, classes: list[str], problems: list[str]) -> list[
             continue
         try:
             with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    problems.append(f"{path}: {too_large(image.width, image.height)}")
+                    continue
                 rgba = image.convert("RGBA")
-        except (OSError, SyntaxError, ValueError) as error:
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
             problems.append(f"{path}: not a readable image ({error})")
             continue
         if rgba.getchannel("A").getextrema()[0] == 255:
@@ -406,43 +260,68 @@ def collect_synth(
             f"{cutout_folder}/<class>/ for classes {classes}."
         )
     backgrounds = []
-    for path in sorted(background_folder.rglob("*")):
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-            try:
-                with Image.open(path) as image:
-                    backgrounds.append((path, ImageOps.exif_transpose(image).convert("RGB")))
-            except (OSError, SyntaxError, ValueError) as error:
-                problems.append(f"{path}: not a readable image ({error})")
+    for path in photo_files(background_folder)[0]:
+        try:
+            backgrounds.append((path, open_image(path).image))
+        except ImageProblem as problem:
+            problems.append(f"{path}: {problem}")
     if not backgrounds:
         raise StageError(f"no readable background photos in {background_folder}.")
     rng = random.Random(seed)
     taken = taken_stems()
-    manifest_rows = []
-    for _ in track(range(count), description="synthesize", console=console):
-        path, photo = rng.choice(backgrounds)
-        image, objects = paste_objects(random_crop(photo, size, rng), cutouts, settings, rng)
-        destination = RAW_DIR / "synth" / f"{unique_stem('synth', taken)}.jpg"
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        image.save(destination, quality=95)
-        item = destination.relative_to(RAW_DIR).as_posix()
-        boxes = [Box.from_pixels(classes.index(label), box, size, size) for label, box in objects]
-        write_boxes(box_file(item), boxes)
-        manifest_rows.append(
-            {
-                "item": item,
-                "source": "synth",
-                "group": f"synth:{path.name}",
-                "collected_at": now(),
-                "original_path": str(path.resolve()),
-                "license_note": license_note,
-            }
-        )
-    append_csv(MANIFEST_FILE, MANIFEST_COLUMNS, manifest_rows)
+    with Batch() as batch:
+        for _ in track(range(count), description="synthesize", console=console):
+            path, photo = rng.choice(backgrounds)
+            image, objects = paste_objects(random_crop(photo, size, rng), cutouts, settings, rng)
+            destination = RAW_DIR / "synth" / f"{unique_stem('synth', taken)}.jpg"
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            image.save(destination, quality=95)
+            item = batch.add(destination, "synth", f"synth:{path.name}", str(path.resolve()),
+                             license_note, [])
+            boxes = [Box.from_pixels(classes.index(label), box, size, size)
+                     for label, box in objects]
+            batch.files.append(box_file(item))
+            write_boxes(box_file(item), boxes)
     console.print(f"boxes written to {BOX_LABELS_DIR}/")
-    return len(manifest_rows)
+    return len(batch.manifest_rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Starting over.
+
+
+def reset(yes: bool) -> None:
+    """Delete what collect made: its items in data/raw, their manifest rows and labels.
+
+    The built-in sample (`sample --remove` clears it) and your original files are left alone.
+    The manifest and labels are rewritten first, then the files deleted, so an interrupted
+    reset leaves no row pointing at a missing file.
+    """
+    manifest = read_manifest()
+    mine = {item for item, row in manifest.items() if row.get("source") != SAMPLE_SOURCE}
+    if not mine:
+        console.print("nothing collected yet: nothing to reset.")
+        return
+    question = (f"delete the {len(mine)} item(s) collected into data/ (your original files and "
+                "the sample stay)?")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise StageError(f"--reset would {question[:-1]}; pass --yes to confirm.")
+        if console.input(f"{question} [y/N] ").strip().lower() not in {"y", "yes"}:
+            raise StageError("reset cancelled: nothing was deleted.")
+    write_csv(MANIFEST_FILE, list(next(iter(manifest.values()))),
+              [row for item, row in manifest.items() if item not in mine])
+    for item in mine:
+        (RAW_DIR / item).unlink(missing_ok=True)
+        box_file(item).unlink(missing_ok=True)
+    console.print(f"reset: {len(mine)} collected item(s) deleted; run `split` again before "
+                  "training.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reset", action="store_true",
+                        help="delete what collect made (asks first; the sample stays)")
+    parser.add_argument("--yes", action="store_true", help="with --reset: do not ask")
     # Options every source accepts; they go after the source: `collect folder X --license-note Y`.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--license-note", default="",
@@ -451,12 +330,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument("--smoke", action="store_true",
                         help="tiny run for tests: synth makes 8 images (the other "
                         "sources copy what you give them)")
-    sources = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    sources = parser.add_subparsers(dest="source", metavar="SOURCE")
     folder = sources.add_parser("folder", parents=[common], help="images from a folder (any depth)")
     folder.add_argument("path", type=Path, help="folder of images (searched at any depth)")
+    folder.add_argument("--group-by", choices=GROUP_BY, default="date",
+                        help="what keeps photos in one split: date = bursts taken within "
+                        "collect.burst_seconds (EXIF), subfolder = the folder they are in "
+                        "(put crops of one photo together), none (default: date)")
     video = sources.add_parser("video", parents=[common], help="sharp, distinct video frames")
     video.add_argument("paths", type=Path, nargs="+", help="video files (anything OpenCV reads)")
     video.add_argument("--fps", type=float, help="frames per second to keep (params: collect.fps)")
+    video.add_argument("--blur-threshold", type=float,
+                       help="drop frames less sharp than this (variance of the Laplacian; "
+                       "default: collect.blur_relative x the clip's median sharpness)")
     synth = sources.add_parser("synth", parents=[common], help="paste cut-outs onto backgrounds")
     synth.add_argument("--cutouts", type=Path, required=True,
                        help="folder with one subfolder per class of PNG cut-outs with transparency")
@@ -466,6 +352,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.reset:
+        reset(args.yes)
+        return
+    if args.source is None:
+        raise StageError(
+            "name a source: `collect folder PHOTOS/`, `collect video CLIP.mp4` "
+            "or `collect synth ...` (or --reset)."
+        )
     params = load_params()
     classes: list[str] = params["classes"]
     problems: list[str] = []
@@ -473,6 +367,8 @@ def run(args: argparse.Namespace) -> None:
     if args.source == "folder":
         count = collect_folder(
             args.path,
+            args.group_by,
+            settings["burst_seconds"],
             args.license_note,
             problems,
         )
@@ -483,7 +379,8 @@ def run(args: argparse.Namespace) -> None:
                 count += collect_video(
                     path,
                     args.fps or settings["fps"],
-                    settings["blur_threshold"],
+                    args.blur_threshold,
+                    settings["blur_relative"],
                     settings["duplicate_distance"],
                     args.license_note,
                 )
@@ -510,9 +407,9 @@ def run(args: argparse.Namespace) -> None:
             "data."
         )
     for problem in problems:
-        console.print(f"[red]problem:[/] {problem}")
+        console.print(f"[red]skipped:[/] {escape(problem)}")
     if problems:
         raise StageError(
-            f"{len(problems)} problem(s), listed above; everything else was collected. "
+            f"{len(problems)} input(s) skipped, listed above; everything else was collected. "
             "Fix or remove those inputs and rerun: items already collected are skipped."
         )

@@ -20,7 +20,8 @@ from .config import (
     StageError,
 )
 
-MANIFEST_COLUMNS = ["item", "source", "group", "collected_at", "original_path", "license_note"]
+MANIFEST_COLUMNS = ["item", "source", "group", "collected_at", "original_path", "license_note",
+                    "normalised"]  # what `collect` changed in an image to make it 8-bit sRGB
 LABEL_COLUMNS = ["item", "label", "annotator", "labeled_at"]
 SAMPLE_SOURCE = "sample"  # manifest `source` of the generated sample data
 # Formats Pillow reads out of the box; anything else in data/raw is ignored, not guessed at.
@@ -41,12 +42,18 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
-    """Write rows with a header, replacing the file (used for files a stage owns completely)."""
+    """Write rows with a header, replacing the file (used for files a stage owns completely).
+
+    The rows go to a temporary file that then replaces the old one, so an interrupted write
+    leaves the old file whole.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
+    partial.replace(path)
 
 
 def append_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
@@ -55,6 +62,12 @@ def append_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> No
     Appending, never rewriting, is what keeps collected records safe when a stage runs again.
     """
     is_new = not path.exists()
+    if not is_new:  # a file written before a column was added gets the column, empty
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+        if missing := [column for column in columns if column not in header]:
+            write_csv(path, header + missing, read_csv(path))
+            columns = header + missing
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")

@@ -1,12 +1,18 @@
-"""Measure the exported model on the test split next to a trivial baseline; write metrics, figures.
+"""Measure the exported model on the test split next to a simple baseline; write metrics, figures.
 
 Everything here goes through `inference.Predictor` and the ONNX model, exactly as the demo does,
 so the numbers describe what a visitor of the demo gets (run `export` before this stage).
-The baseline is the score of a model that learnt nothing: one that never finds
-anything. A model is only interesting by how far it beats that.
+The baseline is a detector that learnt only where boxes usually are: each class's average
+training box, put in every test image with the class's share of training images as its score.
+A model is only interesting by how far it beats that.
 
-Writes reports/metrics.json (schema in docs/architecture.md of pocgen, and in the README) and
-reports/figures/: confusion_matrix.png, pr_curve.png and examples.png (the worst errors first).
+The headline is `evaluate.metric` in params.yaml (the metric your success target is about), with
+a 95% bootstrap interval: the test set is resampled with replacement many times and the metric
+recomputed, so the interval shows how much the number would move on another test set of the
+same size. A small test set gets a warning, because its interval is wide.
+
+Writes reports/metrics.json (its fields: reports/README.md) and reports/figures/:
+confusion_matrix.png, pr_curve.png and examples.png (the worst errors first).
 """
 
 from __future__ import annotations
@@ -35,21 +41,36 @@ from .config import (
     StageError,
     load_params,
 )
-from .dataset import is_sample_data, read_boxes, read_manifest, read_split
+from .dataset import Box, is_sample_data, read_boxes, read_manifest, read_split
 from .inference import Predictor
+from .metrics import (
+    Matches,
+    average_precision,
+    bootstrap_interval,
+    detection_metrics,
+    iou,
+    match_all,
+    precision_recall,
+)
 
 console = Console()
 SCHEMA_VERSION = 1
 SMOKE_ITEMS = 8  # --smoke: test items evaluated
+SMOKE_ROUNDS = 100  # --smoke: bootstrap resamples (the interval of 8 items means nothing anyway)
+# Below these counts a test set gives a wide interval and shaky per-class numbers: say so.
+SMALL_TEST_SET = 100  # items
+SMALL_CLASS = 20  # boxes of one class
+HEADLINE_METRICS = ["map50", "map50_95", "all_found_rate", "class_recall", "recall_at_precision"]
+CLASS_METRICS = ["class_recall", "recall_at_precision"]  # about evaluate.target_class
 # Keep nearly every box the model suspects: average precision is computed over all of them,
 # from the most to the least confident, so a high cut-off would hide part of the curve.
 SCORE_FLOOR = 0.01
-IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)  # COCO's 0.5, 0.55, ..., 0.95
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--threshold", type=float, help="score of a counted detection (confusion matrix, examples)"
+        "--threshold", type=float,
+        help="score from which a box counts as found (recall, confusion matrix, examples)",
     )
     parser.add_argument("--smoke", action="store_true", help=f"only {SMOKE_ITEMS} test items")
 
@@ -106,6 +127,43 @@ def latency_summary(seconds: list[float]) -> dict[str, Any]:
     }
 
 
+def small_test_set_warnings(count: int, per_class: dict[str, int]) -> list[str]:
+    """What makes the test set too small to trust: few items, or few of one class."""
+    warnings = []
+    if count < SMALL_TEST_SET:
+        warnings.append(
+            f"small test set: {count} items (fewer than {SMALL_TEST_SET}); "
+            "quote the 95% interval, not the single number"
+        )
+    few = [f"{name} ({n})" for name, n in per_class.items() if n < SMALL_CLASS]
+    if few:
+        warnings.append(
+            "few test boxes of " + ", ".join(few)
+            + f" (fewer than {SMALL_CLASS}): their per-class numbers are shaky"
+        )
+    return warnings
+
+
+def check_headline(settings: dict[str, Any], classes: list[str]) -> str:
+    """evaluate.metric, refused with the fix when params.yaml's target settings don't fit."""
+    metric = settings.get("metric", HEADLINE_METRICS[0])
+    if metric not in HEADLINE_METRICS:
+        raise StageError(
+            f"evaluate.metric must be one of {HEADLINE_METRICS} (got {metric!r}); fix params.yaml."
+        )
+    if metric in CLASS_METRICS and settings.get("target_class") not in classes:
+        raise StageError(
+            f"evaluate.metric {metric} needs evaluate.target_class, one of {classes}; "
+            "set it in params.yaml."
+        )
+    if metric == "recall_at_precision" and not 0 < settings.get("precision", 0) <= 1:
+        raise StageError(
+            "evaluate.metric recall_at_precision needs evaluate.precision between 0 and 1; "
+            "set it in params.yaml."
+        )
+    return metric
+
+
 def plot_confusion(matrix: np.ndarray, names: list[str], path: Path, title: str) -> None:
     """Rows are the true classes, columns the predicted ones; the diagonal is what went right."""
     figure = Figure(figsize=(1.2 * len(names) + 3, 1.2 * len(names) + 2.5), layout="constrained")
@@ -130,13 +188,18 @@ def boxes_of(row: dict[str, str], classes: list[str]) -> list:
         raise StageError(f"{error}; fix the label file and run `split` again.") from error
 
 
+def image_size(path: str) -> tuple[int, int]:
+    """Width and height of an image as the model sees it: upright, EXIF rotation applied."""
+    with Image.open(path) as image:
+        return ImageOps.exif_transpose(image).size
+
+
 def ground_truth(rows: list[dict[str, str]], classes: list[str]) -> list[list[tuple]]:
     """Per test image, its true boxes as (class id, [x0, y0, x1, y1] in pixels)."""
     truth = []
     for row in rows:
+        width, height = image_size(row["path"])
         boxes = boxes_of(row, classes)
-        with Image.open(row["path"]) as image:
-            width, height = ImageOps.exif_transpose(image).size
         truth.append([(b.class_id, np.array(b.to_pixels(width, height))) for b in boxes])
     return truth
 
@@ -149,90 +212,24 @@ def detections_of(predictions: list[dict], classes: list[str]) -> list[list[tupl
     ]
 
 
-def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Intersection over union of one box with each of `boxes` (all as x0, y0, x1, y1)."""
-    if len(boxes) == 0:
-        return np.zeros(0)
-    x0 = np.maximum(box[0], boxes[:, 0])
-    y0 = np.maximum(box[1], boxes[:, 1])
-    x1 = np.minimum(box[2], boxes[:, 2])
-    y1 = np.minimum(box[3], boxes[:, 3])
-    overlap = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return overlap / np.maximum(area + areas - overlap, 1e-9)
-
-
-def precision_recall(
-    truth: list[list[tuple]], detections: list[list[tuple]], class_id: int, iou_threshold: float
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Precision and recall of one class after each detection, most confident first.
-
-    Going down the list of detections, each one is a true positive if it overlaps a true box of
-    its class, in its image, that no earlier detection has claimed, by at least `iou_threshold`;
-    otherwise it is a false positive. Returns (precision, recall, number of true boxes).
-    """
-    true_boxes = [np.array([b for c, b in image if c == class_id]) for image in truth]
-    claimed = [np.zeros(len(boxes), dtype=bool) for boxes in true_boxes]
-    found = [(score, image, box) for image, dets in enumerate(detections)
-             for c, score, box in dets if c == class_id]
-    found.sort(key=lambda item: -item[0])
-    hits = np.zeros(len(found), dtype=bool)
-    for k, (_, image, box) in enumerate(found):
-        overlaps = iou(box, true_boxes[image])
-        overlaps[claimed[image]] = 0  # a true box can be found only once
-        if len(overlaps) and overlaps.max() >= iou_threshold:
-            claimed[image][overlaps.argmax()] = True
-            hits[k] = True
-    total = sum(len(boxes) for boxes in true_boxes)
-    true_positives = np.cumsum(hits)
-    precision = true_positives / np.arange(1, len(found) + 1)
-    recall = true_positives / max(total, 1)
-    return precision, recall, total
-
-
-def average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
-    """Area under the precision-recall curve, the COCO way (101-point interpolation).
-
-    First the curve is made non-increasing (the precision at recall r is the best precision at
-    any recall >= r), then it is read at recall 0, 0.01, ..., 1 and averaged; a recall never
-    reached counts as precision 0.
-    """
-    if len(precision) == 0:
-        return 0.0
-    envelope = np.maximum.accumulate(precision[::-1])[::-1]
-    points = np.linspace(0, 1, 101)
-    first = np.searchsorted(recall, points, side="left")  # first detection reaching each recall
-    reached = first < len(recall)
-    return float(np.where(reached, envelope[np.minimum(first, len(recall) - 1)], 0.0).mean())
-
-
-def detection_metrics(
-    truth: list[list[tuple]], detections: list[list[tuple]], classes: list[str]
-) -> dict:
-    """mAP@0.5, mAP@0.5:0.95 and per-class AP; a class absent from the test split is left out
-    of the means (its AP is undefined), as COCO does."""
-    per_class, ap50s, ap_all = {}, [], []
-    for class_id, name in enumerate(classes):
-        aps = []
-        for threshold in IOU_THRESHOLDS:
-            precision, recall, total = precision_recall(truth, detections, class_id, threshold)
-            aps.append(average_precision(precision, recall))
-        if total == 0:
-            per_class[name] = {"ap50": None, "ap50_95": None, "support": 0}
-            continue
-        per_class[name] = {
-            "ap50": round(aps[0], 4), "ap50_95": round(float(np.mean(aps)), 4), "support": total
-        }
-        ap50s.append(aps[0])
-        ap_all.append(np.mean(aps))
-    return {
-        "metrics": {
-            "map50": round(float(np.mean(ap50s)), 4) if ap50s else 0.0,
-            "map50_95": round(float(np.mean(ap_all)), 4) if ap_all else 0.0,
-        },
-        "per_class": per_class,
-    }
+def mean_box_baseline(
+    train_rows: list[dict[str, str]], classes: list[str], sizes: list[tuple[int, int]]
+) -> list[list[tuple]]:
+    """The baseline's detections: in every test image, each class's average training box (its
+    centre and size as fractions of the image), scored by the share of training images holding
+    the class. It knows where objects tend to be and how common they are, and nothing else."""
+    images = [boxes_of(row, classes) for row in train_rows]
+    prior = []
+    for class_id in range(len(classes)):
+        boxes = [[b.cx, b.cy, b.w, b.h] for image in images
+                 for b in image if b.class_id == class_id]
+        if boxes:
+            share = sum(any(b.class_id == class_id for b in image) for image in images)
+            prior.append((Box(class_id, *np.mean(boxes, axis=0)), share / len(images)))
+    return [
+        [(box.class_id, score, np.array(box.to_pixels(width, height))) for box, score in prior]
+        for width, height in sizes
+    ]
 
 
 def confusion(
@@ -274,17 +271,15 @@ def confusion(
     return matrix, errors
 
 
-def plot_pr_curves(
-    truth: list[list[tuple]], detections: list[list[tuple]], classes: list[str], path: Path
-) -> None:
+def plot_pr_curves(matches: list[list[Matches]], classes: list[str], path: Path) -> None:
     """Precision against recall for each class at IoU 0.5, as the score cut-off slides down."""
     figure = Figure(figsize=(6, 5), layout="constrained")
     axes = figure.subplots()
     for class_id, name in enumerate(classes):
-        precision, recall, total = precision_recall(truth, detections, class_id, 0.5)
+        precision, recall, _, total = precision_recall(matches, class_id, np.arange(len(matches)))
         if total:
-            ap = average_precision(precision, recall)
-            axes.plot(recall, precision, label=f"{name} (AP {ap:.2f})")
+            ap = average_precision(precision[:, 0], recall[:, 0])
+            axes.plot(recall[:, 0], precision[:, 0], label=f"{name} (AP {ap:.2f})")
     axes.set_xlabel("recall")
     axes.set_ylabel("precision")
     axes.set_xlim(0, 1.02)
@@ -362,6 +357,7 @@ def run(args: argparse.Namespace) -> None:
     if args.threshold is not None:
         settings["threshold"] = args.threshold
     classes: list[str] = params["classes"]
+    metric = check_headline(settings, classes)
     predictor = load_predictor(classes)
     training = read_training_report()
     splits = {name: read_split(name) for name in ("train", "val", "test")}
@@ -372,22 +368,38 @@ def run(args: argparse.Namespace) -> None:
     figures = {
         name: FIGURES_DIR / f"{name}.png" for name in ("confusion_matrix", "pr_curve", "examples")
     }
+    items = np.arange(len(rows))
     predictions, seconds = predict_split(predictor, rows, SCORE_FLOOR)
     truth = ground_truth(rows, classes)
     detections = detections_of(predictions, classes)
-    result = detection_metrics(truth, detections, classes)
-    # The trivial baseline, measured the same way: a detector that never finds anything.
-    baseline = detection_metrics(truth, [[] for _ in rows], classes)["metrics"]
-    baseline_name = "empty prediction"
-    headline = "map50"
+    matches = match_all(truth, detections, len(classes))
+    result = detection_metrics(matches, classes, settings, items)
+    # The baseline, measured the same way: boxes where objects usually are, learnt from train.
+    sizes = [image_size(row["path"]) for row in rows]
+    guesses = mean_box_baseline(splits["train"], classes, sizes)
+    baseline = detection_metrics(match_all(truth, guesses, len(classes)), classes, settings, items)
+    baseline = baseline["metrics"]
+    baseline_name = "mean box per class (each class's average training box, in every image)"
+    interval = bootstrap_interval(
+        lambda sample: detection_metrics(matches, classes, settings, sample)["metrics"][metric],
+        len(rows), SMOKE_ROUNDS if args.smoke else settings["bootstrap"], params.get("seed", 0),
+    )
+    test_counts = box_counts(rows, classes)
 
     matrix, errors = confusion(truth, detections, len(classes), settings["threshold"])
     names = [*classes, "background"]
     title = f"Boxes at IoU 0.5, score >= {settings['threshold']}"
     plot_confusion(matrix, names, figures["confusion_matrix"], title)
-    plot_pr_curves(truth, detections, classes, figures["pr_curve"])
+    plot_pr_curves(matches, classes, figures["pr_curve"])
     plot_examples(rows, truth, detections, errors, classes, settings, figures["examples"])
 
+    headline: dict[str, Any] = {"metric": metric, "value": result["metrics"][metric]}
+    if metric in CLASS_METRICS:
+        headline["class"] = settings["target_class"]
+    if metric == "recall_at_precision":
+        headline["precision"] = settings["precision"]
+    headline["ci95"] = interval
+    warnings = small_test_set_warnings(len(rows), test_counts)
     metrics = {
         "schema_version": SCHEMA_VERSION,
         "task": params["task"],
@@ -395,10 +407,12 @@ def run(args: argparse.Namespace) -> None:
         "smoke": args.smoke,
         "classes": classes,
         "dataset": dataset_summary(splits, classes),
-        "headline": {"metric": headline, "value": result["metrics"][headline]},
+        "test_size": len(rows),
+        "headline": headline,
         "metrics": result["metrics"],
         "baseline": {"name": baseline_name, "metrics": baseline},
         "per_class": result["per_class"],
+        "warnings": warnings,
         "latency_ms": latency_summary(seconds),
         "model": training["model"],
         "training": {
@@ -409,8 +423,18 @@ def run(args: argparse.Namespace) -> None:
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     METRICS_FILE.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    for warning in warnings:
+        console.print(f"[yellow]Warning: {warning}.")
+    if warnings:
+        counts = ", ".join(f"{name} {n}" for name, n in test_counts.items())
+        console.print(f"[yellow]Test boxes per class: {counts}.")
     console.print(
-        f"[green]{headline} {result['metrics'][headline]:.3f} on {len(rows)} test items "
-        f"(baseline {baseline[headline]:.3f}); {metrics['latency_ms']['mean']:.2f} ms per item. "
-        f"Wrote {METRICS_FILE} and {FIGURES_DIR}/."
+        f"[green]{metric} {shown(headline['value'])} (95% interval {shown(interval[0])} to "
+        f"{shown(interval[1])}) on {len(rows)} test items; baseline {shown(baseline[metric])}; "
+        f"{metrics['latency_ms']['mean']:.2f} ms per item. Wrote {METRICS_FILE} and {FIGURES_DIR}/."
     )
+
+
+def shown(value: float | None) -> str:
+    """A metric for the console: 3 decimals, or 'n/a' where it is undefined."""
+    return "n/a" if value is None else f"{value:.3f}"

@@ -8,6 +8,9 @@ or any other app on its own:
     from surgical_tool_detector.inference import Predictor
     predictor = Predictor("models/model.onnx", "models/labels.json")
     predictor.predict(Image.open("photo.jpg"), threshold=0.5)
+
+The browser demo repeats these steps in JavaScript (app/web/model.js): a change here needs the
+same change there.
 """
 
 from __future__ import annotations
@@ -73,7 +76,9 @@ def decode(
     suppression, done here in a few lines because there are at most `max_detections` boxes).
     """
     scores = np.where(local_maxima(heatmap), heatmap, 0.0)
-    best = np.argsort(scores, axis=None)[::-1][:max_detections]
+    # Best first; equal scores keep their (class, row, column) order, so the result does not
+    # depend on the sorting algorithm numpy picks for this CPU (the browser demo sorts the same).
+    best = np.argsort(-scores, axis=None, kind="stable")[:max_detections]
     best = best[scores.ravel()[best] >= threshold]
     class_ids, rows, cols = np.unravel_index(best, scores.shape)
     dx, dy, log_w, log_h = box[:, rows, cols]

@@ -1,21 +1,15 @@
-"""Label your own data in Label Studio, driven from this project's command line.
+"""Label your own data in Label Studio, started with `make label-serve`:
 
-    python -m surgical_tool_detector label serve   # a local Label Studio, installed on first use
     python -m surgical_tool_detector label push    # send the items that have no label yet
     python -m surgical_tool_detector label pull    # bring finished annotations back into data/
 
-How the pieces fit together:
-- The server runs in its own environment (.label-studio/venv) because it pins its own Django,
-  pandas and Pillow; this project only needs its client library, label-studio-sdk.
-  Its database lives in .label-studio/data and it reads images straight from data/raw
-  ("local files"), so nothing is uploaded or copied. .label-studio/ and .env are gitignored.
-- push and pull talk to the server named by LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, from the
-  environment or from .env (`serve` writes both). A legacy token and a personal access token
-  (a JWT) both work: the SDK tells them apart and refreshes the JWT itself.
+- Label Studio is a program of its own, installed apart; this package only uses its client,
+  label-studio-sdk. `make label-serve` (scripts/serve_label_studio.py) writes LABEL_STUDIO_URL
+  and LABEL_STUDIO_API_KEY to .env; an exported variable wins over .env.
 - .label-studio/project.json remembers which project on the server belongs to this folder, so
   pushing twice never makes a second project or duplicate tasks.
-- Label Studio accepts any label in an annotation, even one that is not in the labeling config,
-  so pull checks every annotation against `classes` in params.yaml before it is saved.
+- Label Studio accepts any label, even one missing from the labeling config, so pull checks every
+  annotation against `classes` in params.yaml, by name, before it is saved.
 - When two people labeled the same item, pull measures how much they agree, per class, in
   reports/labels.json: a class people disagree on is a class the model will struggle with too.
 """
@@ -28,21 +22,12 @@ import hashlib
 import itertools
 import json
 import os
-import re
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Hashable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlparse
+from urllib.parse import quote
 
 from PIL import Image
 from rich.console import Console
@@ -57,108 +42,100 @@ from .config import (
     StageError,
     load_params,
 )
-from .dataset import (
-    Box,
-    box_file,
-    box_problem,
-    list_images,
-    read_boxes,
-    write_boxes,
-)
+from .dataset import Box, box_file, box_problem, list_images, read_boxes, write_boxes
 
 console = Console(stderr=True, soft_wrap=True)
 
-LABEL_STUDIO_DIR = Path(".label-studio")
-TOOL_VENV = LABEL_STUDIO_DIR / "venv"  # the server's own environment
-SERVER_DATA_DIR = LABEL_STUDIO_DIR / "data"  # its database, media and signing key
-DATABASE = "label_studio.sqlite3"  # inside SERVER_DATA_DIR
-SERVER_LOG = LABEL_STUDIO_DIR / "server.log"
-PROJECT_STATE_FILE = LABEL_STUDIO_DIR / "project.json"  # which project on the server is ours
+PROJECT_STATE_FILE = Path(".label-studio/project.json")  # which project on the server is ours
 ENV_FILE = Path(".env")
 LABELING_REPORT = REPORTS_DIR / "labels.json"
 COCO_FILE = BOX_LABELS_DIR / "coco.json"
-
-# 1.23 is the version these commands were tested with; its API and start-up flags differ from
-# older releases, so an unpinned install could break `serve` without any change here.
-LABEL_STUDIO_REQUIREMENT = "label-studio==1.23.*"
-DEFAULT_PORT = 8080
-STARTUP_TIMEOUT_S = 300  # the first start creates the database: 30-80 s on a laptop
-USER_EMAIL = "pocgen@example.com"  # the account `serve` creates for you
+# Label Studio refuses project titles shorter than 3 characters.
 PROJECT_TITLE = "Surgical Tool Detector"
 SMOKE_ITEMS = 16  # push --smoke sends at most this many items
-
 # Names inside the labeling config. Annotations refer to them, so pull looks results up by them.
 CONTROL = "label"
 OBJECT = "image"
 # The local-files storage only grants access to data/raw; it must never import by itself
 # (a "Sync" click in the UI would duplicate every task push made), so its filter matches nothing.
 MATCH_NOTHING = "(?!)"
-# Files uploaded through the UI get an 8-hex-digit prefix ("1a2b3c4d-photo.jpg").
-UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    serve = actions.add_parser("serve", help="start a local Label Studio for this project")
-    serve.add_argument("--port", type=int, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     push = actions.add_parser("push", help="create or update the project; import unlabeled items")
-    push.add_argument(
-        "--no-predictions",
-        action="store_true",
-        help="do not pre-annotate with the exported model, even when models/model.onnx exists",
-    )
-    push.add_argument(
-        "--threshold", type=float, default=0.5, help="pre-annotate boxes scoring at least this"
-    )
+    push.add_argument("--no-predictions", action="store_true", help="skip the model's guesses")
+    push.add_argument("--threshold", type=float, default=0.5, help="pre-annotated boxes' score")
     push.add_argument("--smoke", action="store_true", help=f"push at most {SMOKE_ITEMS} items")
     actions.add_parser("pull", help="export finished annotations into data/ and measure agreement")
 
 
 def run(args: argparse.Namespace) -> None:
-    {"serve": serve, "push": push, "pull": pull}[args.action](args)
+    """Run push or pull, turning the SDK's network and HTTP errors into one line with the fix."""
+    try:
+        import httpx
+        from dotenv import load_dotenv
+        from label_studio_sdk.core.api_error import ApiError
+    except ImportError:
+        raise StageError("the labeling extra is missing: pip install -e '.[label]'") from None
+    load_dotenv(ENV_FILE)  # fills in what the environment does not set
+    url = os.environ.get("LABEL_STUDIO_URL", "").rstrip("/")
+    try:
+        {"push": push, "pull": pull}[args.action](args)
+    except httpx.TransportError as error:
+        raise StageError(
+            f"Label Studio at {url} is not reachable ({type(error).__name__}): start it with "
+            "`make label-serve`, or fix LABEL_STUDIO_URL in .env."
+        ) from None
+    except ApiError as error:
+        detail = error.body.get("detail") if isinstance(error.body, dict) else error.body
+        if error.status_code in (401, 403):
+            raise StageError(
+                f"Label Studio at {url} refused the API key ({error.status_code}: {detail}): copy "
+                "your token from Account & Settings into .env as LABEL_STUDIO_API_KEY."
+            ) from None
+        raise StageError(f"Label Studio at {url} answered {error.status_code}: {detail}") from None
 
 
-# --- settings: the environment first, then .env ----------------------------------------------
+def connect() -> tuple[Any, str]:
+    """A logged-in SDK client and the server URL, or a StageError that says what is missing."""
+    from label_studio_sdk import LabelStudio
+
+    url, key = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
+    if not url or not key:
+        raise StageError(
+            "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are not set: run `make label-serve` "
+            "(it writes both to .env), or put your own server's URL and token in .env."
+        )
+    # The SDK sends a legacy token as it is and trades a personal access token (a JWT) for
+    # short-lived ones itself. max_retries=0: a server that is down fails in a second.
+    client = LabelStudio(base_url=url.rstrip("/"), api_key=key, timeout=120, max_retries=0)
+    client.users.whoami()  # check the token now rather than halfway through a push
+    return client, url.rstrip("/")
 
 
-def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
-    """The KEY=VALUE lines of .env; comments, blank lines and surrounding quotes are skipped."""
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, separator, value = line.partition("=")
-        if separator and not key.strip().startswith("#"):
-            values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
-    return values
+def find_project(client: Any) -> Any | None:
+    """Our project on the server, or None when there is none yet or it was deleted there.
 
-
-def update_env_file(values: dict[str, str], path: Path = ENV_FILE) -> None:
-    """Set these keys in .env and keep every other line as it was.
-
-    .env is the only place a token is ever written; the file is made readable by you alone.
+    It is found by id and creation time (another server may use the same id), not by URL (the
+    server may come back on another port) or title (you may rename it in the UI).
     """
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    pending = dict(values)
-    for index, line in enumerate(lines):
-        key = line.partition("=")[0].strip().removeprefix("export ").strip()
-        if key in pending and "=" in line and not line.lstrip().startswith("#"):
-            lines[index] = f"{key}={pending.pop(key)}"
-    lines += [f"{key}={value}" for key, value in pending.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    from label_studio_sdk.core.api_error import ApiError
 
-
-def setting(name: str) -> str | None:
-    """A variable from the environment, else from .env: an exported value wins, as usual."""
-    return os.environ.get(name) or read_env_file().get(name) or None
-
-
-# --- the labeling config: what the annotator sees --------------------------------------------
+    if not PROJECT_STATE_FILE.exists():
+        return None
+    state = json.loads(PROJECT_STATE_FILE.read_text(encoding="utf-8"))
+    try:
+        project = client.projects.get(state["project_id"])
+    except ApiError as error:
+        if error.status_code == 404:
+            return None
+        raise
+    return project if str(project.created_at) == state.get("created_at") else None
 
 
 def label_config(classes: list[str]) -> str:
-    """The Label Studio labeling config for this task, classes in params.yaml order.
+    """The labeling config (what the annotator sees) for this task, classes in params order.
 
     Each Label carries `category`, its index in `classes`: without it Label Studio numbers
     classes alphabetically in YOLO exports, and every class id would silently be wrong.
@@ -166,9 +143,7 @@ def label_config(classes: list[str]) -> str:
     """
     view = ET.Element("View")
     ET.SubElement(view, "Image", name=OBJECT, value=f"${OBJECT}")
-    control = ET.SubElement(
-        view, "RectangleLabels", name=CONTROL, toName=OBJECT, canRotate="false"
-    )
+    control = ET.SubElement(view, "RectangleLabels", name=CONTROL, toName=OBJECT, canRotate="false")
     for index, name in enumerate(classes):
         ET.SubElement(control, "Label", value=name, category=str(index))
     ET.indent(view)
@@ -177,339 +152,25 @@ def label_config(classes: list[str]) -> str:
 
 def config_classes(config: str) -> list[str]:
     """The class names in a labeling config, in order: what the server will accept from now on."""
-    view = ET.fromstring(config)
-    return [label.get("value", "") for label in view.iter("Label")]
-
-
-# --- talking to the server --------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def server_errors(url: str) -> Iterator[None]:
-    """Turn the SDK's network and HTTP errors into one line that says what to do about them."""
-    import httpx
-    from label_studio_sdk.core.api_error import ApiError
-
-    try:
-        yield
-    except httpx.TransportError as error:
-        raise StageError(
-            f"Label Studio at {url} is not reachable ({type(error).__name__}): start it with "
-            "`python -m surgical_tool_detector label serve`, or fix LABEL_STUDIO_URL in .env."
-        ) from None
-    except ApiError as error:
-        detail = error.body.get("detail") if isinstance(error.body, dict) else error.body
-        if error.status_code in (401, 403):
-            raise StageError(
-                f"Label Studio at {url} refused the API key ({error.status_code}: {detail}): "
-                "create a personal access token under Account & Settings in Label Studio and "
-                "put it in .env as LABEL_STUDIO_API_KEY."
-            ) from None
-        raise StageError(f"Label Studio at {url} answered {error.status_code}: {detail}") from None
-
-
-def connect() -> tuple[Any, str]:
-    """A logged-in SDK client and the server URL, or a StageError that says what is missing."""
-    url, key = setting("LABEL_STUDIO_URL"), setting("LABEL_STUDIO_API_KEY")
-    if not url or not key:
-        raise StageError(
-            "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are not set: run "
-            "`python -m surgical_tool_detector label serve` (it writes both to .env), or put "
-            "your own server's URL and token in .env."
-        )
-    try:
-        from label_studio_sdk import LabelStudio
-    except ImportError:
-        raise StageError("label-studio-sdk is not installed: pip install -e '.[label]'") from None
-    url = url.rstrip("/")
-    with server_errors(url):
-        # max_retries=0: a server that is down should fail in a second, not after a minute.
-        client = LabelStudio(base_url=url, api_key=key, timeout=120, max_retries=0)
-        client.users.whoami()  # check the token now rather than halfway through a push
-    return client, url
-
-
-def read_state() -> dict[str, Any]:
-    if not PROJECT_STATE_FILE.exists():
-        return {}
-    return json.loads(PROJECT_STATE_FILE.read_text(encoding="utf-8"))
-
-
-def write_state(state: dict[str, Any]) -> None:
-    PROJECT_STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    PROJECT_STATE_FILE.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-
-
-def find_project(client: Any) -> Any | None:
-    """Our project on the server, or None when there is none yet or it was deleted there.
-
-    It is found by id and creation time, not by URL (`serve` may come back on another port) or
-    title (you may rename it in the UI).
-    """
-    from label_studio_sdk.core.api_error import ApiError
-
-    state = read_state()
-    if "project_id" not in state:
-        return None
-    try:
-        project = client.projects.get(state["project_id"])
-    except ApiError as error:
-        if error.status_code == 404:
-            return None
-        raise
-    # Another server may use the same id for someone else's project.
-    return project if str(project.created_at) == state.get("created_at") else None
-
-
-def project_title() -> str:
-    # Label Studio refuses titles shorter than 3 characters.
-    return PROJECT_TITLE if len(PROJECT_TITLE) >= 3 else f"{PROJECT_TITLE} labels"
-
-
-# --- serve: a local Label Studio ---------------------------------------------------------------
-
-
-def label_studio_command() -> Path:
-    """The `label-studio` program: LABEL_STUDIO_BIN, our tool env, one on PATH, or a new install."""
-    if configured := os.environ.get("LABEL_STUDIO_BIN"):
-        if not Path(configured).is_file():
-            raise StageError(f"LABEL_STUDIO_BIN={configured} is not a file: fix or unset it.")
-        return Path(configured)
-    windows = os.name == "nt"
-    scripts = TOOL_VENV / ("Scripts" if windows else "bin")
-    own = scripts / ("label-studio.exe" if windows else "label-studio")
-    if own.exists():
-        return own
-    if on_path := shutil.which("label-studio"):
-        return Path(on_path)
-    with console.status(
-        f"Installing {LABEL_STUDIO_REQUIREMENT} into {TOOL_VENV} (once; about a minute, ~1 GB)"
-    ):
-        subprocess.run([sys.executable, "-m", "venv", str(TOOL_VENV)], check=True)
-        pip = scripts / ("pip.exe" if windows else "pip")
-        result = subprocess.run(
-            [str(pip), "install", "--quiet", LABEL_STUDIO_REQUIREMENT],
-            capture_output=True,
-            text=True,
-        )
-    if result.returncode != 0 or not own.exists():
-        last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise StageError(
-            f"installing {LABEL_STUDIO_REQUIREMENT} failed ({last_line}): check your connection "
-            f"and retry, or install it yourself and set LABEL_STUDIO_BIN."
-        )
-    return own
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def choose_port(requested: int | None, previous: int | None) -> int:
-    """A free port on 127.0.0.1, checked here because Label Studio silently moves off a busy one.
-
-    If it moved, our health check would talk to whatever else answers on that port. Without
-    --port the last port is reused when it is free, so bookmarks keep working.
-    """
-    if requested is not None:
-        if not port_is_free(requested):
-            raise StageError(f"port {requested} on 127.0.0.1 is in use: pass another --port.")
-        return requested
-    for port in (previous, DEFAULT_PORT):
-        if port is not None and port_is_free(port):
-            return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))  # the system picks a free port
-        return probe.getsockname()[1]
-
-
-def server_environment(document_root: Path, login: dict[str, str] | None) -> dict[str, str]:
-    """The server's environment: ours minus what would confuse it, plus quiet, local settings."""
-    # Label Studio reads HOST, PORT, USERNAME, PASSWORD and USER_TOKEN, with or without a
-    # LABEL_STUDIO_ prefix; shells and CI often set the short ones for other reasons. It must
-    # never see our API key either. Your other LABEL_STUDIO_* settings pass through.
-    names = ("HOST", "PORT", "USERNAME", "PASSWORD", "USER_TOKEN", "URL", "API_KEY")
-    skip = {*names, *(f"LABEL_STUDIO_{name}" for name in names)}
-    env = {key: value for key, value in os.environ.items() if key not in skip}
-    env.update(
-        COLLECT_ANALYTICS="false",
-        LATEST_VERSION_CHECK="false",
-        SENTRY_DSN="",
-        FRONTEND_SENTRY_DSN="",
-        LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="true",  # nobody else can make an account
-        LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED="true",
-        LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT=str(document_root),
-    )
-    if login:  # only on the first start: that is when Label Studio creates the user
-        env.update(LABEL_STUDIO_USERNAME=login["email"], LABEL_STUDIO_PASSWORD=login["password"])
-    return env
-
-
-def wait_until_up(server: subprocess.Popen, url: str) -> None:
-    """Poll GET /health on exactly our port until it answers UP, or explain why it never will."""
-    import httpx
-
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    with console.status(f"Starting Label Studio on {url} (the first start sets up its database)"):
-        while True:
-            if server.poll() is not None:
-                raise StageError(
-                    f"Label Studio exited during start-up (code {server.returncode}): "
-                    f"read {SERVER_LOG} for the reason."
-                )
-            with contextlib.suppress(httpx.HTTPError, ValueError):
-                if httpx.get(f"{url}/health", timeout=2).json().get("status") == "UP":
-                    return
-            if time.monotonic() > deadline:
-                raise StageError(
-                    f"Label Studio did not answer on {url} within {STARTUP_TIMEOUT_S} s: "
-                    f"read {SERVER_LOG}."
-                )
-            time.sleep(0.5)
-
-
-def create_access_token(url: str, email: str, password: str) -> str:
-    """Log in like a browser does and create the user's personal access token (a JWT).
-
-    This needs no legacy token, which new Label Studio organizations refuse anyway. The server
-    shows a personal access token only once, at creation, so it goes straight into .env.
-    """
-    import httpx
-
-    with httpx.Client(base_url=url, timeout=30) as session:
-        session.get("/user/login/")  # sets the CSRF cookie the login form needs
-        answer = session.post(
-            "/user/login/",
-            data={
-                "email": email,
-                "password": password,
-                "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
-            },
-            headers={"Referer": f"{url}/user/login/"},
-        )
-        if answer.status_code != 302:  # a successful login redirects away from the form
-            raise StageError(
-                f"could not log in to Label Studio as {email}: {SERVER_DATA_DIR} was made with "
-                "another password (was .env deleted?). Move that folder away to start afresh "
-                "(its annotations stay there), then run `label serve` again."
-            )
-        answer = session.post(
-            "/api/token/",
-            headers={"X-CSRFToken": session.cookies.get("csrftoken", ""), "Referer": f"{url}/"},
-        )
-    if answer.status_code == 409:
-        raise StageError(
-            f"{email} already has a personal access token, and Label Studio shows it only once: "
-            "revoke it under Account & Settings, create a new one and put it in .env as "
-            "LABEL_STUDIO_API_KEY."
-        )
-    if answer.status_code != 201:
-        raise StageError(f"Label Studio did not create an access token ({answer.status_code}).")
-    return answer.json()["token"]
-
-
-def stop_on_sigterm(signum: int, frame: Any) -> None:
-    """`kill PID` stops serve as cleanly as Ctrl-C does, so the server never outlives it."""
-    raise KeyboardInterrupt
-
-
-def serve(args: argparse.Namespace) -> None:
-    load_params()  # fails unless we are in the project root, where .label-studio/ belongs
-    command = label_studio_command()
-    saved = read_env_file()
-    previous = urlparse(saved.get("LABEL_STUDIO_URL", ""))
-    port = choose_port(args.port, previous.port if previous.hostname == "127.0.0.1" else None)
-    url = f"http://127.0.0.1:{port}"
-    email = saved.get("LABEL_STUDIO_USERNAME") or USER_EMAIL
-    login = None
-    if not saved.get("LABEL_STUDIO_API_KEY") or not (SERVER_DATA_DIR / DATABASE).exists():
-        # First start (or a new database): make up a password and keep it before the server
-        # sees it, so that a crash halfway can never leave an account nobody can log in to.
-        password = saved.get("LABEL_STUDIO_PASSWORD") or secrets.token_urlsafe(16)
-        login = {"email": email, "password": password}
-        update_env_file({"LABEL_STUDIO_USERNAME": email, "LABEL_STUDIO_PASSWORD": password})
-    SERVER_DATA_DIR.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
-    with SERVER_LOG.open("ab") as log:
-        server = subprocess.Popen(
-            [
-                str(command), "start", "--no-browser",
-                "--internal-host", "127.0.0.1",  # otherwise it listens on every interface
-                "--port", str(port),
-                "--data-dir", str(SERVER_DATA_DIR.resolve()),
-            ],
-            env=server_environment(Path.cwd(), login),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_until_up(server, url)
-        settings = {
-            "LABEL_STUDIO_URL": url,
-            "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(Path.cwd()),
-        }
-        if login:
-            settings["LABEL_STUDIO_API_KEY"] = create_access_token(url, email, login["password"])
-        update_env_file(settings)
-        console.print(
-            f"Label Studio is running at {url} (log in as {email}; the password and the API "
-            f"token are in {ENV_FILE}). Next: `python -m surgical_tool_detector label push`. "
-            "Ctrl-C stops it."
-        )
-        server.wait()
-        raise StageError(f"Label Studio stopped by itself: read {SERVER_LOG}.")
-    except KeyboardInterrupt:
-        console.print("Stopping Label Studio.")
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    elements = ET.fromstring(config).iter("Label")
+    return [element.get("value", "") for element in elements]
 
 
 # --- push: items out, with the model's guesses ------------------------------------------------
 
 
-def local_file_url(path: str) -> str:
-    """How Label Studio addresses a file under its document root (no upload, no copy)."""
-    return "/data/local-files/?d=" + quote(path.lstrip("/"))
-
-
 def all_items() -> dict[str, dict[str, str]]:
     """item -> the task data Label Studio shows for it, for every item in data/raw."""
-    root = Path(setting("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT") or Path.cwd()).resolve()
+    root = Path(os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT") or Path.cwd()).resolve()
     raw = RAW_DIR.resolve()
     if not raw.is_relative_to(root):
         raise StageError(
-            f"{raw} is not inside LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT={root}, so Label Studio "
-            "cannot show its images: set it (in .env and for the server) to a folder that holds "
-            "this project."
+            f"{raw} is not inside LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT={root}, so Label "
+            "Studio cannot show its images: set it to a folder that holds this project."
         )
-    # Local files are addressed relative to the server's document root.
-    prefix = raw.relative_to(root).as_posix()
-    return {
-        item: {OBJECT: local_file_url(f"{prefix}/{item}"), "item": item}
-        for item in list_images()
-    }
-
-
-def labeled_items() -> set[str]:
-    """Items that already have a label here: they are not sent to Label Studio again."""
-    return {item for item in list_images() if box_file(item).exists()}
-
-
-def model_version() -> str:
-    """A name for the exported model that changes whenever the model does (its file hash)."""
-    digest = hashlib.sha256(ONNX_FILE.read_bytes()).hexdigest()
-    return f"model-{digest[:12]}"
+    # Label Studio serves a local file by its path under the document root: no upload, no copy.
+    prefix = "/data/local-files/?d=" + quote(raw.relative_to(root).as_posix())
+    return {item: {OBJECT: f"{prefix}/{quote(item)}", "item": item} for item in list_images()}
 
 
 def prediction_for(predictor: Any, data: dict[str, str], threshold: float) -> dict[str, Any]:
@@ -524,146 +185,114 @@ def prediction_for(predictor: Any, data: dict[str, str], threshold: float) -> di
     # score the image by its least certain keep-or-drop decision: max(s, 1 - s) per box.
     candidates = predictor.predict(image, threshold=0.05)["boxes"]
     width, height = image.size
-    result = [
-        {
-            "from_name": CONTROL,
-            "to_name": OBJECT,
-            "type": "rectanglelabels",
-            "original_width": width,
-            "original_height": height,
-            "image_rotation": 0,
-            "value": {
-                "x": 100 * x0 / width,
-                "y": 100 * y0 / height,
-                "width": 100 * (x1 - x0) / width,
-                "height": 100 * (y1 - y0) / height,
-                "rotation": 0,
-                "rectanglelabels": [found["label"]],
-            },
-            "score": found["score"],
-        }
-        for found in candidates
-        if found["score"] >= threshold
-        for x0, y0, x1, y1 in [found["box"]]
-    ]
+    result = []
+    for found in (found for found in candidates if found["score"] >= threshold):
+        x0, y0, x1, y1 = found["box"]  # pixels; Label Studio wants percent of the image
+        value = {"x": 100 * x0 / width, "y": 100 * y0 / height, "rotation": 0}
+        value.update(width=100 * (x1 - x0) / width, height=100 * (y1 - y0) / height)
+        value["rectanglelabels"] = [found["label"]]
+        region = {"from_name": CONTROL, "to_name": OBJECT, "type": "rectanglelabels"}
+        region.update(original_width=width, original_height=height, score=found["score"])
+        result.append({**region, "value": value})
     score = min((max(found["score"], 1 - found["score"]) for found in candidates), default=1.0)
     return {"result": result, "score": float(score)}
 
 
 def pre_annotations(
     items: dict[str, dict[str, str]], classes: list[str], threshold: float
-) -> dict[str, dict[str, Any]] | None:
-    """item -> the exported model's prediction, or None when the model is for other classes."""
+) -> dict[str, dict[str, Any]]:
+    """item -> the exported model's prediction; none when the model is for other classes."""
     from .inference import Predictor
 
     predictor = Predictor(ONNX_FILE, LABELS_JSON_FILE)
     if predictor.classes != classes:
-        console.print(
-            f"[yellow]{ONNX_FILE} was trained on {predictor.classes}, not on {classes}: "
-            "no pre-annotations (retrain and export to get them back)."
-        )
-        return None
+        console.print(f"[yellow]{ONNX_FILE} knows {predictor.classes}, not {classes}: no "
+                      "pre-annotations (retrain and export to get them back).")  # fmt: skip
+        return {}
     return {
         item: prediction_for(predictor, data, threshold)
         for item, data in track(items.items(), description="Pre-annotating", console=console)
     }
 
 
+def open_project(client: Any, url: str, classes: list[str]) -> Any:
+    """This folder's project on the server, created if needed, offering `classes`."""
+    project = find_project(client)
+    if project is None:
+        if PROJECT_STATE_FILE.exists():
+            console.print(f"[yellow]Our project is gone from {url}; creating a new one "
+                          "(labels already pulled are safe in data/).")  # fmt: skip
+        project = client.projects.create(title=PROJECT_TITLE, label_config=label_config(classes))
+        state = {"url": url, "project_id": project.id, "created_at": str(project.created_at)}
+        PROJECT_STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        PROJECT_STATE_FILE.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    elif config_classes(project.label_config) != classes:
+        client.projects.update(project.id, label_config=label_config(classes))
+        console.print(f"Classes changed: the labeling config now offers {classes}.")
+    # Label Studio serves a local file only under a local-files storage that covers it.
+    raw = str(RAW_DIR.resolve())
+    if not any(s.path == raw for s in client.import_storage.local.list(project=project.id)):
+        client.import_storage.local.create(
+            project=project.id, path=raw, regex_filter=MATCH_NOTHING, use_blob_urls=True,
+            title="data/raw (tasks come from `label push`; do not sync)",
+        )  # fmt: skip
+    return project
+
+
 def push(args: argparse.Namespace) -> None:
-    params = load_params()
-    classes: list[str] = params["classes"]
+    classes: list[str] = load_params()["classes"]
     items = all_items()
-    labeled = labeled_items()
+    labeled = {item for item in items if box_file(item).exists()}
     client, url = connect()
-    with server_errors(url):
-        project = find_project(client)
-        state = read_state()
-        if project is None:
-            if state.get("project_id") is not None:
-                console.print(
-                    f"[yellow]Project {state['project_id']} is gone from {url}; creating a new "
-                    "one (labels already pulled are safe in data/)."
-                )
-            project = client.projects.create(
-                title=project_title(), label_config=label_config(classes)
-            )
-            write_state(
-                {"url": url, "project_id": project.id, "created_at": str(project.created_at)}
-            )
-        elif config_classes(project.label_config) != classes:
-            client.projects.update(project.id, label_config=label_config(classes))
-            console.print(f"Classes changed: the labeling config now offers {classes}.")
-        # Label Studio serves a local file only under a local-files storage that covers it.
-        raw = str(RAW_DIR.resolve())
-        storages = client.import_storage.local.list(project=project.id)
-        if not any(storage.path == raw for storage in storages):
-            client.import_storage.local.create(
-                project=project.id, path=raw, regex_filter=MATCH_NOTHING, use_blob_urls=True,
-                title="data/raw (tasks come from `label push`; do not sync)",
-            )  # fmt: skip
-        tasks = {task.data.get("item"): task for task in client.tasks.list(project=project.id)}
-        new = {
-            item: data for item, data in items.items() if item not in labeled and item not in tasks
-        }
-        if args.smoke:
-            new = dict(itertools.islice(new.items(), SMOKE_ITEMS))
-        # The exported model pre-annotates the new tasks, and the older ones nobody labeled yet
-        # that do not have this model's guess.
-        model_ready = ONNX_FILE.exists() and LABELS_JSON_FILE.exists() and not args.no_predictions
-        version = model_version() if model_ready else ""
-        waiting = {
-            item: items[item]
-            for item, task in tasks.items()
-            if item in items
-            and not task.total_annotations
-            and version not in {prediction.model_version for prediction in task.predictions or []}
-        }
-        predicted = None
-        if version and (new or waiting):
-            predicted = pre_annotations({**new, **waiting}, classes, args.threshold)
-        if predicted is None:
-            version, predicted = "", {}
-        # Most uncertain first, so the tasks' order in the list matches the labeling queue.
-        order = sorted(new, key=lambda item: predicted[item]["score"] if item in predicted else 0.0)
-        payload = []
-        for item in order:
-            task_data: dict[str, Any] = {"data": new[item]}
-            if item in predicted:
-                task_data["predictions"] = [{"model_version": version, **predicted[item]}]
-            payload.append(task_data)
-        if payload:
-            client.projects.import_tasks(project.id, request=payload)
-        for item in waiting.keys() & predicted.keys():
-            client.predictions.create(task=tasks[item].id, model_version=version, **predicted[item])
-        if version:
-            # Annotators see pre-annotations only from the project's current model_version.
-            client.projects.update(
-                project.id, model_version=version, sampling="Uncertainty sampling"
-            )
+    project = open_project(client, url, classes)
+    tasks = {task.data.get("item"): task for task in client.tasks.list(project=project.id)}
+    new = {item: data for item, data in items.items() if item not in labeled | tasks.keys()}
+    if args.smoke:
+        new = dict(itertools.islice(new.items(), SMOKE_ITEMS))
+    # The exported model pre-annotates the new tasks, and the older unlabeled ones that
+    # lack this model's guess. Its version is its file's hash: it changes with the model.
+    version, predicted = "", {}
+    if ONNX_FILE.exists() and LABELS_JSON_FILE.exists() and not args.no_predictions:
+        version = f"model-{hashlib.sha256(ONNX_FILE.read_bytes()).hexdigest()[:12]}"
+    waiting = {
+        item: items[item]
+        for item, task in tasks.items()
+        if item in items and version and not task.total_annotations
+        and version not in {guess.model_version for guess in task.predictions or []}
+    }  # fmt: skip
+    if version and (new or waiting):
+        predicted = pre_annotations({**new, **waiting}, classes, args.threshold)
+    # Most uncertain first, so the tasks' order in the list matches the labeling queue.
+    order = sorted(new, key=lambda item: predicted.get(item, {}).get("score", 0.0))
+    guesses = {item: [{"model_version": version, **guess}] for item, guess in predicted.items()}
+    payload = [{"data": new[item], "predictions": guesses.get(item, [])} for item in order]
+    if payload:
+        client.projects.import_tasks(project.id, request=payload)
+    for item in waiting.keys() & predicted.keys():
+        client.predictions.create(task=tasks[item].id, model_version=version, **predicted[item])
+    if predicted:  # annotators see pre-annotations of the project's model_version only
+        sampling = "Uncertainty sampling"  # the least certain first
+        client.projects.update(project.id, model_version=version, sampling=sampling)
     console.print(
         f"Pushed {len(payload)} new items to {url}/projects/{project.id} "
         f"({len(tasks)} were already there, {len(labeled)} are labeled here)"
-        + (f"; pre-annotated with {version} ({len(predicted)} items)." if version else ".")
+        + (f"; pre-annotated with {version} ({len(predicted)} items)." if predicted else ".")
     )
 
 
 # --- pull: annotations back, checked --------------------------------------------------------
 
 
-def saved_at(annotation: dict[str, Any]) -> datetime:
-    """When the annotation was last saved (Label Studio writes UTC with a trailing Z)."""
-    return datetime.fromisoformat(annotation["updated_at"].replace("Z", "+00:00"))
-
-
 def labeled_at(annotation: dict[str, Any]) -> str:
-    """The save time in the UTC ISO format of every other timestamp in data/."""
-    return saved_at(annotation).astimezone(UTC).isoformat(timespec="seconds")
+    """When it was last saved, in the UTC ISO format of every other timestamp in data/."""
+    saved = datetime.fromisoformat(annotation["updated_at"])  # UTC, with a trailing Z
+    return saved.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def choose_annotation(annotations: list[dict[str, Any]]) -> dict[str, Any]:
     """The annotation that becomes the label: a ground truth if someone marked one, else the
     latest, because a later correction is usually a reviewer fixing an earlier mistake."""
-    return max(annotations, key=lambda a: (bool(a.get("ground_truth")), saved_at(a), a["id"]))
+    return max(annotations, key=lambda a: (bool(a.get("ground_truth")), labeled_at(a), a["id"]))
 
 
 def parse_result(result: list[dict[str, Any]], classes: list[str]) -> list[Box]:
@@ -689,43 +318,15 @@ def parse_result(result: list[dict[str, Any]], classes: list[str]) -> list[Box]:
     return boxes
 
 
-def file_name(data: dict[str, Any]) -> str:
-    """The image's own file name, from a task made by push or one the user made in the UI."""
-    url = str(data.get(OBJECT, ""))
-    path = parse_qs(urlparse(url).query).get("d", [urlparse(url).path])[0]
-    return UPLOAD_PREFIX.sub("", Path(path).name)
-
-
-def resolve_item(data: dict[str, Any], known: set[str], by_name: dict[str, list[str]]) -> str:
-    """The task's item in data/raw. A moved image is found again by its file name."""
-    item = data.get("item") or file_name(data)
-    if item in known:
-        return item
-    matches = by_name.get(Path(item).name, [])
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise ValueError(
-            f"image {item} is no longer in data/raw (moved or deleted): put it back under data/raw"
-        )
-    raise ValueError(f"several images are called {Path(item).name} ({matches}): rename all but one")
+def resolve_item(data: dict[str, Any], known: set[str]) -> str:
+    """The task's item, which must still be where push found it (a moved file is a new item)."""
+    item = str(data.get("item", ""))
+    if item not in known:
+        raise ValueError(f"image {item} is no longer in data/raw (moved or deleted): put it back")
+    return item
 
 
 # --- agreement: how much do two annotators of one item agree? --------------------------------
-
-
-def cohen_kappa(first: list[Hashable], second: list[Hashable]) -> float:
-    """Agreement beyond chance between two raters: (observed - chance) / (1 - chance).
-
-    1 is perfect agreement, 0 is what two people guessing with the same label frequencies get.
-    """
-    n = len(first)
-    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
-    counts_first, counts_second = Counter(first), Counter(second)
-    chance = sum(counts_first[label] * counts_second[label] for label in counts_first) / n**2
-    if chance == 1:  # both used one single label throughout, so they agreed every time
-        return 1.0
-    return (observed - chance) / (1 - chance)
 
 
 def box_iou(first: Box, second: Box) -> float:
@@ -738,27 +339,15 @@ def box_iou(first: Box, second: Box) -> float:
 
 
 def match_boxes(first: list[Box], second: list[Box]) -> list[tuple[Box, float]]:
-    """Pair boxes of the same class one to one, highest IoU first, as detection metrics do.
-
-    Returns each matched box of `first` with its IoU; unmatched boxes have no partner.
-    """
-    candidates = sorted(
-        (
-            (box_iou(a, b), i, j)
-            for (i, a), (j, b) in itertools.product(enumerate(first), enumerate(second))
-            if a.class_id == b.class_id
-        ),
-        reverse=True,
-    )
-    used_first: set[int] = set()
-    used_second: set[int] = set()
-    matches = []
-    for overlap, i, j in candidates:
-        if overlap > 0 and i not in used_first and j not in used_second:
-            used_first.add(i)
-            used_second.add(j)
-            matches.append((first[i], overlap))
-    return matches
+    """Pair boxes of the same class one to one, highest IoU first, as detection metrics do:
+    each matched box of `first`, with its IoU."""
+    pairs = itertools.product(enumerate(first), enumerate(second))
+    candidates = [(box_iou(a, b), i, j) for (i, a), (j, b) in pairs if a.class_id == b.class_id]
+    partner: dict[int, tuple[int, float]] = {}  # box of first -> (box of second, IoU)
+    for overlap, i, j in sorted(candidates, reverse=True):
+        if overlap > 0 and i not in partner and j not in {k for k, _ in partner.values()}:
+            partner[i] = (j, overlap)
+    return [(first[i], overlap) for i, (_, overlap) in partner.items()]
 
 
 def agreement(pairs: list[tuple[list[Box], list[Box]]], classes: list[str]) -> dict[str, Any]:
@@ -768,12 +357,9 @@ def agreement(pairs: list[tuple[list[Box], list[Box]]], classes: list[str]) -> d
     def summary(ious: list[float], boxes: int) -> dict[str, Any] | None:
         if boxes == 0:
             return None  # nobody drew this class on a doubly labeled image
-        agreed = sum(overlap >= 0.5 for overlap in ious)
-        return {
-            "boxes": boxes,
-            "mean_iou": round(sum(ious) / len(ious), 4) if ious else 0.0,
-            "f1_50": round(2 * agreed / boxes, 4),  # 2 TP / (boxes of one + boxes of the other)
-        }
+        f1 = 2 * sum(overlap >= 0.5 for overlap in ious) / boxes  # 2 TP / all boxes of both
+        mean_iou = round(sum(ious) / len(ious), 4) if ious else 0.0
+        return {"boxes": boxes, "mean_iou": mean_iou, "f1_50": round(f1, 4)}
 
     ious: dict[int, list[float]] = {index: [] for index in range(len(classes))}
     boxes: Counter[int] = Counter()
@@ -788,54 +374,31 @@ def agreement(pairs: list[tuple[list[Box], list[Box]]], classes: list[str]) -> d
     }
 
 
-# --- writing the labels -----------------------------------------------------------------------
-
-
 def write_coco(classes: list[str], provenance: dict[str, dict[str, str]]) -> None:
     """data/labels/coco.json: every YOLO file in data/labels again as COCO, for other tools.
 
-    Category ids are the YOLO class ids; each image records who labeled it and when.
+    Category ids are YOLO class ids; each image says who labeled it and when (this pull says,
+    else the last coco.json).
     """
     earlier = json.loads(COCO_FILE.read_text(encoding="utf-8")) if COCO_FILE.exists() else {}
-    known = {image["file_name"]: image for image in earlier.get("images", [])}
-    by_stem = {Path(item).stem: item for item in list_images()}
+    who = {image["file_name"]: image for image in earlier.get("images", [])} | provenance
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
-    for path in sorted(BOX_LABELS_DIR.glob("*.txt")):
-        item = by_stem.get(path.stem)
-        if item is None:
-            continue  # a label file whose image is gone has nothing to point at
+    for item in (item for item in list_images() if box_file(item).exists()):
         with Image.open(RAW_DIR / item) as opened:
             width, height = opened.size
-        record = provenance.get(item) or known.get(item, {})
-        image_id = len(images) + 1
-        images.append(
-            {
-                "id": image_id,
-                "file_name": item,
-                "width": width,
-                "height": height,
-                "annotator": record.get("annotator"),
-                "labeled_at": record.get("labeled_at"),
-            }
-        )
-        for box in read_boxes(path, len(classes)):
+        image = {"id": len(images) + 1, "file_name": item, "width": width, "height": height}
+        record = who.get(item, {})
+        images.append({**image, **{key: record.get(key) for key in ("annotator", "labeled_at")}})
+        for box in read_boxes(box_file(item), len(classes)):
             x0, y0, x1, y1 = box.to_pixels(width, height)
+            bbox = [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)]
             annotations.append(
-                {
-                    "id": len(annotations) + 1,
-                    "image_id": image_id,
-                    "category_id": box.class_id,
-                    "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
-                    "area": round((x1 - x0) * (y1 - y0), 2),
-                    "iscrowd": 0,
-                }
-            )
-    coco = {
-        "images": images,
-        "annotations": annotations,
-        "categories": [{"id": index, "name": name} for index, name in enumerate(classes)],
-    }
+                {"id": len(annotations) + 1, "image_id": image["id"], "category_id": box.class_id,
+                 "bbox": bbox, "area": round(bbox[2] * bbox[3], 2), "iscrowd": 0}
+            )  # fmt: skip
+    categories = [{"id": index, "name": name} for index, name in enumerate(classes)]
+    coco = {"images": images, "annotations": annotations, "categories": categories}
     COCO_FILE.parent.mkdir(parents=True, exist_ok=True)
     COCO_FILE.write_text(json.dumps(coco, indent=1) + "\n", encoding="utf-8")
 
@@ -849,10 +412,8 @@ def save_labels(
         path = box_file(item)
         before = path.read_bytes() if path.exists() else None
         write_boxes(path, boxes)
-        if before is None:
-            outcome["new"] += 1
-        else:
-            outcome["updated" if path.read_bytes() != before else "unchanged"] += 1
+        changed = "updated" if path.read_bytes() != before else "unchanged"
+        outcome["new" if before is None else changed] += 1
     write_coco(classes, provenance)
     return outcome
 
@@ -861,36 +422,20 @@ def pull(args: argparse.Namespace) -> None:
     params = load_params()
     classes: list[str] = params["classes"]
     client, url = connect()
-    with server_errors(url):
-        project = find_project(client)
-        if project is None:
-            raise StageError(
-                f"this project has no Label Studio project on {url} (never pushed, or deleted "
-                "there): run `python -m surgical_tool_detector label push` to create it and "
-                "send the unlabeled items; labels already pulled stay in data/."
-            )
-        server_classes = config_classes(project.label_config)
-        if server_classes != classes:
-            raise StageError(
-                f"classes changed since the last push: params.yaml has {classes}, the Label "
-                f"Studio project has {server_classes}. Run "
-                "`python -m surgical_tool_detector label push` to update the project, then pull "
-                "again."
-            )
-        # JSON, not Label Studio's YOLO or CSV export: those include unlabeled tasks as empty
-        # labels and rename files; here every annotation is checked before it is saved.
-        exported = json.loads(
-            b"".join(
-                client.projects.exports.download_sync(
-                    project.id, export_type="JSON", download_all_tasks=False
-                )
-            )
+    project = find_project(client)
+    if project is None:
+        raise StageError(
+            f"this project has no Label Studio project on {url} (never pushed, or deleted "
+            "there): run `python -m surgical_tool_detector label push` to create it and "
+            "send the unlabeled items; labels already pulled stay in data/."
         )
-        emails = {user.id: user.email for user in client.users.list()}
+    # JSON, not Label Studio's YOLO or CSV export: those include unlabeled tasks as empty
+    # labels and rename files; here every annotation is checked before it is saved.
+    exported = json.loads(b"".join(client.projects.exports.download_sync(
+        project.id, export_type="JSON", download_all_tasks=False
+    )))  # fmt: skip
+    emails = {user.id: user.email for user in client.users.list()}
     known = set(list_images())
-    by_name: dict[str, list[str]] = {}
-    for item in sorted(known):
-        by_name.setdefault(Path(item).name, []).append(item)
     labels: dict[str, Any] = {}
     provenance: dict[str, dict[str, str]] = {}
     pairs: list[tuple[Any, Any]] = []
@@ -902,7 +447,7 @@ def pull(args: argparse.Namespace) -> None:
         if not done:
             continue
         try:
-            item = resolve_item(task["data"], known, by_name)
+            item = resolve_item(task["data"], known)
             chosen = choose_annotation(done)
             labels[item] = parse_result(chosen["result"], classes)
         except ValueError as error:
@@ -924,12 +469,13 @@ def pull(args: argparse.Namespace) -> None:
         outcome = save_labels(labels, provenance, classes)
     except ValueError as error:  # coco.json rereads every label file; one was malformed
         raise StageError(f"{error}: fix that file and pull again.") from None
+    annotators = Counter(record["annotator"] for record in provenance.values())
     report = {
         "task": params["task"],
         "classes": classes,
         "project": {"url": url, "id": project.id},
         "labeled_items": len(labels),
-        "annotators": dict(sorted(Counter(p["annotator"] for p in provenance.values()).items())),
+        "annotators": dict(sorted(annotators.items())),
         "agreement": agreement(pairs, classes),
         "rejected": rejected,
     }

@@ -4,7 +4,8 @@
 
 It uses models/model.onnx through `inference.Predictor`, like the demo, and prints a table, or
 JSON with `--json` (for scripts). A file that cannot be read is reported and skipped; the others
-are still predicted.
+are still predicted. Pictures are normalised by the rules `collect` applied to the
+training data (images.py): EXIF rotation, 8-bit, transparency on white, sRGB.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
 from rich.console import Console
 from rich.table import Table
 
 from .config import LABELS_JSON_FILE, ONNX_FILE, StageError
-from .dataset import read_split
+from .dataset import IMAGE_SUFFIXES, read_split
+from .images import HEIF_SUFFIXES, ImageProblem, open_image
 from .inference import Predictor
 
 console = Console()
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +44,8 @@ def expand(inputs: list[str]) -> list[Path]:
     for name in inputs:
         path = Path(name)
         if path.is_dir():
-            paths += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            suffixes = IMAGE_SUFFIXES | HEIF_SUFFIXES
+            paths += sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes)
         else:
             paths.append(path)
     return paths
@@ -57,13 +58,12 @@ def predict_files(
     results = []
     for path in paths:
         try:
-            with Image.open(path) as image:
-                # Phone photos are often stored sideways with an EXIF rotation tag.
-                picture = ImageOps.exif_transpose(image).convert("RGB")
-        except OSError as error:
-            results.append({"input": str(path), "error": f"cannot read image ({error})"})
+            picture = open_image(path).image  # the same rules as the training data
+        except (ImageProblem, OSError) as error:
+            results.append({"input": str(path), "error": f"cannot read image: {error}"})
             continue
-        results.append({"input": str(path), "prediction": predictor.predict(picture, threshold)})
+        prediction = predictor.predict(picture, threshold)
+        results.append({"input": str(path), "prediction": prediction})
     return results
 
 

@@ -311,12 +311,19 @@ def run(args: argparse.Namespace) -> None:
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
     )
-    # One cycle: warm up over the first 10% of steps (a cold network is fragile), then let the
-    # learning rate fall along a cosine: large steps to learn fast, small ones to settle.
-    total_steps = settings["epochs"] * len(train_loader)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=settings["learning_rate"], total_steps=total_steps, pct_start=0.1
+    # The learning rate follows the validation loss, the same signal early stopping reads.
+    # It warms up over the first epoch (a cold network is fragile), then stays high while val
+    # loss improves and drops 10x when it has not for half of `patience` epochs. So early
+    # stopping only ends a run that could not improve even with smaller steps. A schedule fixed
+    # in advance (one cycle, cosine) would not fit: it is sized for all epochs, early stopping
+    # ends the run long before, and the best checkpoint could land at the peak learning rate.
+    warmup = torch.optim.lr_scheduler.LinearLR(
+        optimizer, start_factor=0.1, total_iters=len(train_loader)
     )
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.1, patience=max(settings["patience"] // 2 - 1, 0)
+    )
+    total_steps = settings["epochs"] * len(train_loader)
     console.print(
         f"Training {config['name']} ({count_parameters(model):,} weights) on {device} "
         f"with {len(train_rows)} train and {len(val_rows)} val images."
@@ -342,15 +349,17 @@ def run(args: argparse.Namespace) -> None:
         for epoch in range(1, settings["epochs"] + 1):
             progress.update(bar, description=f"epoch {epoch}/{settings['epochs']}")
             train = run_epoch(
-                model, train_loader, device, optimizer, schedule,
+                model, train_loader, device, optimizer, warmup,
                 on_step=lambda loss: progress.update(bar, advance=1, loss=loss),
             )
             val = run_epoch(model, val_loader, device)
             history.append(
                 {"epoch": epoch, **{f"train_{k}": v for k, v in train.items()},
                  **{f"val_{k}": v for k, v in val.items()},
+                 "lr": optimizer.param_groups[0]["lr"],  # the rate this epoch ended with
                  "seconds": round(time.perf_counter() - started, 1)}
             )
+            plateau.step(val["loss"])
             if val["loss"] < best_loss:
                 best_loss, best_epoch, stale = val["loss"], epoch, 0
                 # Save the weights and everything needed to rebuild the network around them.

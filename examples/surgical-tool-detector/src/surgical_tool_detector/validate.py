@@ -10,7 +10,9 @@ training this stage looks for:
 - labels that are not one of `classes`, and items with no label yet;
 - boxes of zero area or reaching outside the image, and file names used twice (labels are
   found by file name, so two x.jpg would share one label file);
-- class balance.
+- class balance: a largest/smallest class ratio above `validate.max_imbalance`, classes with
+  fewer than `validate.min_per_class` labeled items and images smaller than
+  `validate.min_image_size` are warnings, printed with what they concern.
 
 Blocking problems (something a later stage would have to skip, or would learn wrong) make
 `--strict` exit non-zero, so CI can stop before training on bad data.
@@ -32,6 +34,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import track
 
 from .config import QUALITY_FILE, RAW_DIR, StageError, load_params
@@ -48,6 +51,7 @@ from .dataset import (
 console = Console(stderr=True)
 SMOKE_ITEMS = 24  # --smoke checks only this many items
 SHOWN = 20  # longest list per problem in the Markdown report (the JSON has them all)
+ON_CONSOLE = 8  # items named per warning on the console
 
 
 def clusters(items: Iterable[str], links: Iterable[tuple[str, str]]) -> list[list[str]]:
@@ -140,8 +144,11 @@ def near_duplicate_links(
     return links
 
 
-def check(params: dict[str, Any], smoke: bool) -> dict[str, Any]:
-    """Run every check and return the report as a dict (the content of data_quality.json)."""
+def check(
+    params: dict[str, Any], smoke: bool
+) -> dict[str, Any]:
+    """Run every check and return the report as a dict (the content of data_quality.json).
+    """
     classes: list[str] = params["classes"]
     manifest = read_manifest()
     report: dict[str, Any] = {"task": params["task"], "sample_data": is_sample_data(manifest)}
@@ -205,9 +212,47 @@ def check(params: dict[str, Any], smoke: bool) -> dict[str, Any]:
         len({group_of(item, manifest) for item in group}) > 1
         for group in report["duplicates"]["exact"] + near
     )
+    report["warnings"] = warnings(report, params)
     report["blocking_reasons"] = blocking_reasons(report, classes)
     report["blocking"] = bool(report["blocking_reasons"])
     return report
+
+
+def named(items: list[str]) -> str:
+    """The first few of `items`, comma-separated, and how many more there are."""
+    more = f" and {len(items) - ON_CONSOLE} more" if len(items) > ON_CONSOLE else ""
+    return ", ".join(items[:ON_CONSOLE]) + more
+
+
+def warnings(report: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """What does not stop training but will weaken the model or its test score, with the items."""
+    settings = params["validate"]
+    found = []
+    max_imbalance = settings.get("max_imbalance", 3)
+    counts = {name: count for name, count in report["per_class"].items() if count}
+    if report["imbalance"] and report["imbalance"] > max_imbalance:
+        shown = ", ".join(f"{name} {count}" for name, count in counts.items())
+        found.append(
+            f"classes are imbalanced ({shown}: {report['imbalance']}x, above "
+            f"validate.max_imbalance {max_imbalance}); collect more of "
+            f"{min(counts, key=counts.__getitem__)}, the model will lean towards "
+            f"{max(counts, key=counts.__getitem__)}"
+        )
+    min_per_class = settings.get("min_per_class", 20)
+    tiny = [f"{name} ({count})" for name, count in counts.items() if count < min_per_class]
+    if tiny:
+        found.append(
+            f"tiny class(es): {', '.join(tiny)} labeled, fewer than validate.min_per_class "
+            f"{min_per_class}; their test scores will rest on a handful of items"
+        )
+    if report["too_small"]:
+        found.append(
+            f"{len(report['too_small'])} image(s) smaller than validate.min_image_size "
+            f"{settings['min_image_size']} px: "
+            + named([f"{entry['item']} ({entry['size'][0]}x{entry['size'][1]})"
+                     for entry in report["too_small"]])
+        )
+    return found
 
 
 def blocking_reasons(report: dict[str, Any], classes: list[str]) -> list[str]:
@@ -247,6 +292,7 @@ def markdown(report: dict[str, Any]) -> str:
     status = "BLOCKING problems found" if report["blocking"] else "no blocking problems"
     lines += [f"**{report['items']} items, {report['labeled']} labeled: {status}.**", ""]
     lines += [f"- {reason}" for reason in report["blocking_reasons"]]
+    lines += [f"- warning: {warning}" for warning in report["warnings"]]
     lines += ["", "## Classes", "", "| class | count |", "| --- | --- |"]
     lines += [f"| {name} | {count} |" for name, count in report["per_class"].items()]
     if report["imbalance"]:
@@ -289,6 +335,8 @@ def run(args: argparse.Namespace) -> None:
         + (" [yellow](SAMPLE DATA)[/]" if report["sample_data"] else "")
     )
     for reason in report["blocking_reasons"]:
-        console.print(f"[red]blocking:[/] {reason}")
+        console.print(f"[red]blocking:[/] {escape(reason)}")
+    for warning in report["warnings"]:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if args.strict and report["blocking"]:
         raise StageError(f"blocking data problems (see {markdown_file}); fix them and rerun.")
