@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pocgen.registry import builtin_root
+from pocgen.templating.registry import builtin_root
 
 BIN = Path(sys.executable).parent
 

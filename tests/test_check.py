@@ -19,7 +19,8 @@ import pytest
 from conftest import run_pocgen
 from known_artifacts import REPO_ROOT, render, write_known_artifacts
 
-SCHEMA = json.loads((REPO_ROOT / "src" / "pocgen" / "schemas" / "check.schema.json").read_text())
+SCHEMA_FILE = REPO_ROOT / "src" / "pocgen" / "check" / "schemas" / "check.schema.json"
+SCHEMA = json.loads(SCHEMA_FILE.read_text())
 TICKETS = {
     "billing": [
         "I was charged twice on invoice {n}",

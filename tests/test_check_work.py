@@ -140,7 +140,7 @@ def test_synthesized_data_counts_only_as_synthesized(finished: Path, tmp_path: P
 
 def test_the_templates_own_example_is_a_worn_topic(tmp_path: Path) -> None:
     """The template's example problems (its defaults, for any task) fail, reworded or not."""
-    from pocgen.checks import _template_examples
+    from pocgen.check.items import _template_examples
 
     example = _template_examples()[0]
     rubric = rubric_of(tmp_path, "fresh_topic")
@@ -320,7 +320,7 @@ def test_notebooks_run_with_the_projects_venv_which_lacks_a_package(
 
 @pytest.mark.parametrize("name", ["path", "ml-course"])
 def test_built_in_rubrics_carry_the_new_items(name: str) -> None:
-    from pocgen.rubric import load_rubric
+    from pocgen.check.rubric import load_rubric
 
     items = {item.check: item for item in load_rubric(name).items}
     assert items["own_contribution"].threshold == 3

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from known_artifacts import METRICS, render, write_json, write_known_artifacts
 
-from pocgen.writeup import plan_writeup
+from pocgen.writeup.run import plan_writeup
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "claims.md"
 

@@ -22,13 +22,14 @@ import yaml
 from conftest import commit_all, git_init, run_pocgen
 from known_artifacts import REPO_ROOT, TEMPLATE
 
-from pocgen.course import load_pack, merge_answers
-from pocgen.create import create_project
-from pocgen.engines import RenderOptions
+from pocgen.check.course import load_pack, merge_answers
+from pocgen.check.rubric import builtin_rubrics, load_rubric
 from pocgen.errors import PocgenError
-from pocgen.rubric import builtin_rubrics, load_rubric
+from pocgen.templating.engines import RenderOptions
+from pocgen.templating.new import create_project
 
-SCHEMA = json.loads((REPO_ROOT / "src" / "pocgen" / "schemas" / "check.schema.json").read_text())
+SCHEMA_FILE = REPO_ROOT / "src" / "pocgen" / "check" / "schemas" / "check.schema.json"
+SCHEMA = json.loads(SCHEMA_FILE.read_text())
 EXAMPLE = REPO_ROOT / "examples" / "course-packs" / "four-week-bootcamp.yaml"
 
 

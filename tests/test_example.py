@@ -29,8 +29,8 @@ import yaml
 from conftest import REPO_ROOT, run_pocgen
 from PIL import Image
 
-from pocgen.create import create_project
-from pocgen.engines import RenderOptions
+from pocgen.templating.engines import RenderOptions
+from pocgen.templating.new import create_project
 
 EXAMPLE = REPO_ROOT / "examples" / "surgical-tool-detector"
 PREVIEW = EXAMPLE / "docs" / "preview"

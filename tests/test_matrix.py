@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from venvs import fresh_venv
 
-from pocgen.create import create_project
-from pocgen.engines import RenderOptions
-from pocgen.registry import builtin_root
+from pocgen.templating.engines import RenderOptions
+from pocgen.templating.new import create_project
+from pocgen.templating.registry import builtin_root
 
 TEMPLATE = builtin_root() / "poc" / "template"
 TASKS = ["object-detection", "image-classification", "text-classification"]

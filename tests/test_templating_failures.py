@@ -355,9 +355,9 @@ def test_update_that_fails_while_moving_files_says_how_to_finish_or_go_back(
 ):
     """A failure after the commit point (the disk fills up between two renames): the message
     names both ways out, and the next update finishes the job."""
-    from pocgen import staging
     from pocgen.errors import PocgenError
-    from pocgen.update import update_project
+    from pocgen.templating import staging
+    from pocgen.templating.update import update_project
 
     project, _ = project_at_v1
     real_replace, calls = os.replace, []

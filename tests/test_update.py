@@ -127,7 +127,7 @@ def test_not_a_generated_project(tmp_path: Path):
 def builtin_mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A stand-in for pocgen's source checkout: built-in template `mini` in a git repository,
     with the shipped template in templates/mini and its history in git."""
-    from pocgen import registry
+    from pocgen.templating import registry
 
     checkout = tmp_path / "pocgen-checkout"
     shutil.copytree(FIXTURES / "copier-mini", checkout / "templates" / "mini")
@@ -138,8 +138,8 @@ def builtin_mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _project_from_builtin(tmp_path: Path) -> Path:
-    from pocgen.create import create_project
-    from pocgen.engines import RenderOptions
+    from pocgen.templating.engines import RenderOptions
+    from pocgen.templating.new import create_project
 
     project = tmp_path / "project"
     create_project(project, "mini", options=RenderOptions(defaults=True))
@@ -157,8 +157,8 @@ def _ship_new_release(checkout: Path) -> None:
 
 
 def test_builtin_template_update_on_this_machine(tmp_path, builtin_mini, monkeypatch):
-    from pocgen.engines import RenderOptions
-    from pocgen.update import update_project
+    from pocgen.templating.engines import RenderOptions
+    from pocgen.templating.update import update_project
 
     monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
     project = _project_from_builtin(tmp_path)
@@ -177,8 +177,8 @@ def test_builtin_template_update_on_this_machine(tmp_path, builtin_mini, monkeyp
 
 def test_builtin_template_update_on_a_fresh_machine(tmp_path, builtin_mini, monkeypatch):
     """A teammate's clone, CI: no cache from `new`; the old version comes from pocgen's history."""
-    from pocgen.engines import RenderOptions
-    from pocgen.update import update_project
+    from pocgen.templating.engines import RenderOptions
+    from pocgen.templating.update import update_project
 
     monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache-of-the-author"))
     project = _project_from_builtin(tmp_path)
@@ -195,8 +195,8 @@ def test_builtin_template_update_on_a_fresh_machine(tmp_path, builtin_mini, monk
 def test_project_from_an_earlier_pocgen_still_updates(tmp_path, builtin_mini, monkeypatch):
     """Earlier releases recorded a cache path and a cache-numbered version (`0.1.0.post3`); the
     version is found through the answers file in pocgen's history that first recorded it."""
-    from pocgen.engines import RenderOptions
-    from pocgen.update import update_project
+    from pocgen.templating.engines import RenderOptions
+    from pocgen.templating.update import update_project
 
     monkeypatch.setenv("POCGEN_CACHE_DIR", str(tmp_path / "cache"))
     project = _project_from_builtin(tmp_path)

@@ -55,8 +55,8 @@ def _write_template(root: Path, engine: str, files: dict[str, str]) -> None:
 def made_at_v1(request, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """One template repository (v1, v2) and one project made at v1 per engine, shared by every
     drawn example: each example works on a copy."""
-    from pocgen.create import create_project
-    from pocgen.engines import RenderOptions
+    from pocgen.templating.engines import RenderOptions
+    from pocgen.templating.new import create_project
 
     engine = request.param
     root = tmp_path_factory.mktemp(f"property-{engine}")
@@ -94,8 +94,8 @@ def _apply(lines: list[str], changes: list[tuple[str, int, str]]) -> list[str]:
 )
 @given(changes=edits)
 def test_update_never_loses_a_line_the_user_wrote(made_at_v1, changes):
-    from pocgen.engines import RenderOptions
-    from pocgen.update import update_project
+    from pocgen.templating.engines import RenderOptions
+    from pocgen.templating.update import update_project
 
     engine, original = made_at_v1
     with tempfile.TemporaryDirectory() as scratch:

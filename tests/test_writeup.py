@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from known_artifacts import DEPLOY, METRICS, render, write_json, write_known_artifacts
 
 from pocgen.errors import PocgenError
-from pocgen.markers import file_edited, find_regions
-from pocgen.writeup import plan_writeup, run_writeup
+from pocgen.writeup.markers import file_edited, find_regions
+from pocgen.writeup.run import plan_writeup, run_writeup
 
 SECTIONS = ["problem", "data", "model", "results", "demo", "decisions", "reproduce"]
 

@@ -86,7 +86,7 @@ def _options(
 
 
 def _render_options(defaults: bool, trust: bool, pretend: bool, ref: str | None):
-    from pocgen.engines import RenderOptions
+    from pocgen.templating import RenderOptions
 
     return RenderOptions(defaults=defaults, trust=trust, pretend=pretend, ref=ref)
 
@@ -138,12 +138,11 @@ def new(
     ] = None,
 ) -> None:
     """Create a project from a template (the built-in 'poc' unless --template says otherwise)."""
-    from pocgen import answers
-    from pocgen.create import create_project
+    from pocgen.templating import answers, create_project
 
     given = answers.collect(data or [], data_file)
     if course:
-        from pocgen.course import course_request
+        from pocgen.check.course import course_request
 
         template, vcs_ref, given = course_request(course, template, vcs_ref, given)
     options = _render_options(defaults, trust, pretend, vcs_ref)
@@ -186,8 +185,7 @@ def update(
     ] = False,
 ) -> None:
     """Bring template changes into a project; your edits are merged, never dropped."""
-    from pocgen import answers
-    from pocgen.update import update_project
+    from pocgen.templating import answers, update_project
 
     options = _render_options(True, trust, False, vcs_ref)
     try:
@@ -227,8 +225,8 @@ def templates(
     templates of installed course packs."""
     from rich.table import Table
 
-    from pocgen.course import course_templates
-    from pocgen.registry import list_templates
+    from pocgen.check.course import course_templates
+    from pocgen.templating import list_templates
 
     table = Table("name", "description", "engine", "source")
     entries = course_templates(course) if course else list_templates() + course_templates()

@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pocgen.errors import PocgenError
-from pocgen.markers import file_edited, fill, find_regions, sign_file, user_section
-from pocgen.outputs import OUTPUTS
 from pocgen.project import Project, load_project
-from pocgen.sections import SECTIONS, Section
+from pocgen.writeup.markers import file_edited, fill, find_regions, sign_file, user_section
+from pocgen.writeup.outputs import OUTPUTS
+from pocgen.writeup.sections import SECTIONS, Section
 
 README = "README.md"
 BACKUP_DIR = Path(".pocgen") / "backups"

@@ -15,11 +15,11 @@ from unittest.mock import patch
 
 import yaml
 
-from pocgen import snapshots
-from pocgen.answers import check_known
-from pocgen.engines import RenderOptions, template_syntax_message
 from pocgen.errors import PocgenError, one_line
-from pocgen.sources import ResolvedTemplate, git, is_git_url
+from pocgen.templating import snapshots
+from pocgen.templating.answers import check_known
+from pocgen.templating.engines import RenderOptions, template_syntax_message
+from pocgen.templating.sources import ResolvedTemplate, git, is_git_url
 
 ANSWERS_FILE = ".copier-answers.yml"
 ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
@@ -247,7 +247,7 @@ def _builtin_versions(name: str, old: str, ref: str | None, into: str) -> tuple[
     Copier then updates between two plain local tags, whatever the versions are called, on any
     machine; returns the ref to give Copier and the real version to record.
     """
-    from pocgen.registry import find
+    from pocgen.templating.registry import find
 
     entry = find(name)
     if entry is None or not entry.builtin:

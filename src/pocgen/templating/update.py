@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from pocgen import engines, sources, staging
-from pocgen.engines import RenderOptions
 from pocgen.errors import PocgenError
+from pocgen.templating import engines, sources, staging
+from pocgen.templating.engines import RenderOptions
 
 RECORDS = {".copier-answers.yml": "copier", ".pocgen.yml": "cookiecutter"}
 CONFLICT_MARKER = "<<<<<<< "

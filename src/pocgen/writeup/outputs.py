@@ -2,7 +2,7 @@
 
 Like the README sections they are built only from the project's files (docs/claims.md lists the
 evidence each claim needs). Each is a whole file, returned as text, or None when the project gets
-no such file (a demo gets no resume and no blog draft); `writeup.py` decides whether it may be
+no such file (a demo gets no resume and no blog draft); `run.py` decides whether it may be
 written. Paragraphs only the author can write are copied from the author's own README sections,
 or left as a marked TODO that `pocgen check` flags.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pocgen.formatting import (
+from pocgen.project import Project
+from pocgen.writeup.formatting import (
     article,
     count,
     metric_name,
@@ -21,9 +22,8 @@ from pocgen.formatting import (
     number,
     upper_first,
 )
-from pocgen.markers import TODO_MARK, user_section
-from pocgen.project import Project
-from pocgen.sections import (
+from pocgen.writeup.markers import TODO_MARK, user_section
+from pocgen.writeup.sections import (
     SOURCE_WORDS,
     TASK_WORDS,
     agreement_of,

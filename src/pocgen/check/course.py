@@ -25,9 +25,9 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from pocgen.check.rubric import Rubric, RubricItem, load_rubric, parse_items, read_yaml
 from pocgen.errors import PocgenError
-from pocgen.registry import TemplateEntry
-from pocgen.rubric import Rubric, RubricItem, load_rubric, parse_items, read_yaml
+from pocgen.templating.registry import TemplateEntry
 
 ENTRY_POINT_GROUP = "pocgen.courses"
 PACK_KEYS = ("name", "description", "template", "ref", "answers", "locked", "rubric")
@@ -244,8 +244,8 @@ def course_templates(source: str | None = None) -> list[TemplateEntry]:
 
 def _engine_of(template: str) -> str:
     """The engine of a local or built-in template; '?' for a git URL we do not clone to list."""
-    from pocgen.registry import find
-    from pocgen.sources import detect_engine
+    from pocgen.templating.registry import find
+    from pocgen.templating.sources import detect_engine
 
     entry = find(template)
     if entry is not None:

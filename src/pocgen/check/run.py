@@ -1,6 +1,6 @@
 """`pocgen check`: grade a project against a rubric, for people (a table) and autograders (JSON).
 
-Each rubric item is a built-in check (see `checks.py`) or a shell command run in the project folder;
+Each rubric item is a built-in check (see `items.py`) or a shell command run in the project folder;
 a command passes when it exits 0 and, with a `threshold`, when the number on its last output line
 reaches it. A pass scores the item's weight, a warn half of it, a fail nothing. The check fails
 (non-zero exit) when any required item fails. The JSON shape is `schemas/check.schema.json`,
@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pocgen import probes
-from pocgen.checks import CHECKS, Context, Status, Verdict
+from pocgen.check import probes
+from pocgen.check.items import CHECKS, Context, Status, Verdict
+from pocgen.check.rubric import Rubric, RubricItem, load_rubric
 from pocgen.errors import PocgenError
 from pocgen.project import load_project
-from pocgen.rubric import Rubric, RubricItem, load_rubric
 
 SCHEMA_VERSION = 1
 SCORES: dict[str, float] = {"pass": 1.0, "warn": 0.5, "fail": 0.0}
@@ -170,7 +170,7 @@ def select_rubric(rubric: str | None, course: str | None) -> tuple[Rubric, dict[
     if rubric and course:
         raise PocgenError("give --rubric or --course, not both: a course pack brings its rubric.")
     if course:
-        from pocgen.course import load_pack
+        from pocgen.check.course import load_pack
 
         pack = load_pack(course)
         return pack.grading_rubric(), pack.locked_answers

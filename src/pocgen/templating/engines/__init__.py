@@ -29,7 +29,7 @@ class RenderOptions:
 
 def get(engine: str) -> ModuleType:
     """The engine module for "copier" or "cookiecutter", imported only when needed."""
-    return importlib.import_module(f"pocgen.engines.{engine}_engine")
+    return importlib.import_module(f"pocgen.templating.engines.{engine}_engine")
 
 
 def template_syntax_message(template: str, error: Any) -> str:

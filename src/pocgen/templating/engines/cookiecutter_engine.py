@@ -21,11 +21,11 @@ from unittest.mock import patch
 
 import yaml
 
-from pocgen import merge
-from pocgen.answers import check_known
-from pocgen.engines import RenderOptions, template_syntax_message
 from pocgen.errors import PocgenError, one_line
-from pocgen.sources import ResolvedTemplate, clone
+from pocgen.templating import merge
+from pocgen.templating.answers import check_known
+from pocgen.templating.engines import RenderOptions, template_syntax_message
+from pocgen.templating.sources import ResolvedTemplate, clone
 
 RECORD_FILE = ".pocgen.yml"
 HOOK_NAMES = {"pre_prompt", "pre_gen_project", "post_gen_project"}

@@ -12,8 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pocgen.contribution import CODE_FOLDERS, Contribution, measure
-from pocgen.formatting import (
+from pocgen.project import (
+    COLLECTED_SOURCES,
+    IMPORTED_PREFIX,
+    SAMPLE_SOURCE,
+    SYNTH_SOURCE,
+    Project,
+)
+from pocgen.writeup.contribution import CODE_FOLDERS, Contribution, measure
+from pocgen.writeup.formatting import (
     count,
     duration,
     metric_name,
@@ -22,13 +29,6 @@ from pocgen.formatting import (
     number,
     table,
     upper_first,
-)
-from pocgen.project import (
-    COLLECTED_SOURCES,
-    IMPORTED_PREFIX,
-    SAMPLE_SOURCE,
-    SYNTH_SOURCE,
-    Project,
 )
 
 SPACES_BADGE = (

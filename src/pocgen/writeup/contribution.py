@@ -104,7 +104,7 @@ def _template_sources(recorded: dict[str, Any]) -> list[tuple[str, str | None, s
     `pocgen:NAME`, or as a snapshot folder in some user's cache) the template this pocgen ships
     comes next, named as such, since its version may differ from the recorded one.
     """
-    from pocgen import registry
+    from pocgen.templating import registry
 
     source, ref = recorded.get("_src_path"), recorded.get("_commit")
     if not isinstance(source, str) or not source:
@@ -143,7 +143,7 @@ def pristine(root: Path) -> tuple[Path | None, str | None, str | None]:
 
 def exact_name(recorded: dict[str, Any]) -> str | None:
     """The built-in template a project's answers name (`pocgen:poc`, or an old cache path)."""
-    from pocgen import snapshots
+    from pocgen.templating import snapshots
 
     return snapshots.builtin_name(str(recorded.get("_src_path") or ""))
 
@@ -155,8 +155,8 @@ def _export_recorded_builtin(recorded: dict[str, Any], into: Path) -> bool:
     pocgen's own git history), so the contribution is measured against what the project was
     really made from, not against whatever template this pocgen ships today.
     """
-    from pocgen import registry, snapshots
     from pocgen.errors import PocgenError
+    from pocgen.templating import registry, snapshots
 
     name, version = exact_name(recorded), recorded.get("_commit")
     entry = registry.find(name) if name else None

@@ -32,7 +32,7 @@ def builtin_root() -> Path:
     packaged = Path(str(files("pocgen") / "templates"))
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "templates"
+    return Path(__file__).resolve().parents[3] / "templates"
 
 
 def _describe_copier(config_file: Path) -> str:

@@ -22,14 +22,14 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pocgen import probes
-from pocgen.contribution import Contribution, measure
-from pocgen.formatting import count, metric_name, number
-from pocgen.markers import TODO_MARK
+from pocgen.check import probes
 from pocgen.project import SAMPLE_SOURCE, SYNTH_SOURCE, Project
-from pocgen.sections import agreement_of, blocking_reasons, headline, target
 from pocgen.topics import worn_topic
-from pocgen.writeup import Plan, empty_user_sections, plan_writeup
+from pocgen.writeup.contribution import Contribution, measure
+from pocgen.writeup.formatting import count, metric_name, number
+from pocgen.writeup.markers import TODO_MARK
+from pocgen.writeup.run import Plan, empty_user_sections, plan_writeup
+from pocgen.writeup.sections import agreement_of, blocking_reasons, headline, target
 
 Status = Literal["pass", "fail", "warn"]
 AGREEMENT_KEYS = ("kappa", "cohen_kappa", "f1_50", "f1", "mean_iou", "iou")
@@ -91,7 +91,7 @@ def _template_examples() -> tuple[str, ...]:
     import jinja2
     import yaml
 
-    from pocgen import registry
+    from pocgen.templating import registry
 
     examples = []
     for entry in registry.builtin_templates():

@@ -133,7 +133,7 @@ def resolve(source: str | None, ref: str | None = None) -> Iterator[ResolvedTemp
     Git URLs are cloned into a temporary folder that is removed afterwards; names are looked up
     among the built-ins and the `pocgen.templates` entry points.
     """
-    from pocgen import registry
+    from pocgen.templating import registry
 
     source = source or DEFAULT_TEMPLATE
     check_ref(ref)

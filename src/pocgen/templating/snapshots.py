@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pocgen import __version__
 from pocgen.errors import PocgenError
-from pocgen.sources import git as _git
+from pocgen.templating.sources import git as _git
 
 SOURCE_PREFIX = "pocgen:"
 IGNORED_PARTS = {"__pycache__", ".git", ".pytest_cache", ".ruff_cache"}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocgen.errors import PocgenError
-from pocgen.sources import git
+from pocgen.templating.sources import git
 
 
 def check_destination(dest: Path, force: bool) -> None:

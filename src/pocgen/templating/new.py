@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from pocgen import answers, engines, sources, staging, topics
-from pocgen.engines import RenderOptions
+from pocgen import topics
+from pocgen.templating import answers, engines, sources, staging
+from pocgen.templating.engines import RenderOptions
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from pocgen.checks import CHECKS
+from pocgen.check.items import CHECKS
 from pocgen.errors import PocgenError
 
 DEFAULT_RUBRIC = "path"
@@ -133,7 +133,7 @@ def rubric_from_data(data: Any, source: str) -> Rubric:
 
 
 def builtin_rubrics() -> dict[str, Path]:
-    folder = files("pocgen") / "rubrics"
+    folder = files("pocgen.check") / "rubrics"
     return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
 
 
