@@ -101,7 +101,7 @@ def test_interactive_prompts_have_no_prefilled_identity(tmp_path: Path):
         sys.executable,
         ["-m", "pocgen", "new", str(tmp_path / "p")],
         encoding="utf-8",
-        timeout=30,
+        timeout=60,  # the first prompt waits for the template's snapshot
         dimensions=(50, 200),
     )
 
