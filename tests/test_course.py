@@ -102,6 +102,8 @@ def test_pack_from_url_end_to_end(
         merge_answers(pack, {"task": "object-detection"})
     own = {"project_name": "Ticket Router", "task": "text-classification"}
     own["problem"] = "A travel agency's inbox mixes refund and visa mail; visa deadlines slip."
+    own["business_objective"] = "Visa mail answered before its deadline"
+    own["success_metric"] = "accuracy of at least 0.9 on held-out tickets"
     data = merge_answers(pack, own)
     project = tmp_path / "ticket-router"
     create_project(

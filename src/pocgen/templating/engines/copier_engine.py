@@ -93,8 +93,9 @@ def _copier_errors(template: str) -> Iterator[None]:
                 f"template {template}: {message}; pass an existing tag, branch or commit with "
                 "--vcs-ref."
             ) from None
-        fix = " Fix the answer with --data KEY=VALUE." if _is_about_an_answer(message) else ""
-        raise PocgenError(f"{message}{fix}") from None
+        if _is_about_an_answer(message):
+            message = f"{message.rstrip('.')}. Fix the answer with --data KEY=VALUE."
+        raise PocgenError(message) from None
 
 
 @contextmanager
