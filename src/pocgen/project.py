@@ -148,9 +148,21 @@ class Project:
     def annotation_counts(self) -> Counter[str]:
         """Labeled items per annotator, from data/labels.csv and the detection COCO export.
 
-        An item listed in both counts once, with the COCO export's (newer) annotator.
+        An item listed in both counts once, with the COCO export's (newer) annotator. Detection
+        boxes written by `sample` or `collect synth` (YOLO files, which record no annotator) are
+        the sample's or the synthesizer's, by the item's source in the manifest.
         """
-        by_item = {row.get("item", ""): row.get("annotator", "") for row in self.label_rows or []}
+        by_item: dict[str, str] = {}
+        if self.task == "object-detection":
+            made_with_boxes = {SAMPLE_SOURCE: "sample", SYNTH_SOURCE: "synthesizer"}
+            by_item = {
+                row.get("item", ""): made_with_boxes[row.get("source", "")]
+                for row in self.manifest or []
+                if row.get("source") in made_with_boxes
+            }
+        by_item.update(
+            {row.get("item", ""): row.get("annotator", "") for row in self.label_rows or []}
+        )
         by_item.update(
             {str(i.get("file_name", "")): str(i.get("annotator") or "") for i in self.coco_images}
         )
