@@ -1,10 +1,11 @@
-"""Take the README's demo screenshots for real: each app served locally, driven in Chromium.
+"""Take the README's demo screenshots for real: each demo served locally, driven in Chromium.
 
-Both apps run from the project root on 127.0.0.1 with the committed model. Chromium (Debian's
-package; Playwright's own browser download needs the open internet) uploads a preview image
-with instruments on it, waits until the app reports what it found, and saves the page to
-reports/figures/app_streamlit.png and reports/figures/app_gradio.png, where `pocgen writeup`
-looks for them.
+The three demos run from the project root on 127.0.0.1 with the committed model: Streamlit,
+Gradio, and the browser demo (`python -m surgical_tool_detector web`, the page a free static
+Space serves, where the model runs in the visitor's browser). Chromium (Debian's package;
+Playwright's own browser download needs the open internet) uploads a preview image with
+instruments on it, waits until the demo reports what it found, and saves the page to
+reports/figures/app_<ui>.png, where `pocgen writeup` looks for them.
 
 Needs: pip install playwright; apt-get install chromium (or CHROMIUM=/path/to/chrome).
 Run: python scripts/screenshot_apps.py
@@ -101,6 +102,19 @@ def gradio(page: Page, env: dict[str, str]) -> None:
         page.screenshot(path=FIGURES / "app_gradio.png", full_page=True)
 
 
+def web(page: Page, env: dict[str, str]) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "surgical_tool_detector", "web", "--port", str(port)]
+    with serve(command, f"http://127.0.0.1:{port}/", env):
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_function("() => window.pocgen !== undefined", timeout=60_000)
+        page.evaluate("() => window.pocgen.ready")  # resolves once the model is loaded
+        page.locator("#file").set_input_files(PHOTO)
+        expect(page.locator("#summary")).to_have_text(FOUND, timeout=60_000)
+        page.wait_for_timeout(500)  # let the canvas finish drawing the boxes
+        page.screenshot(path=FIGURES / "app_web.png", full_page=True)
+
+
 def main() -> None:
     env = {
         **os.environ,
@@ -115,8 +129,9 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         streamlit(page, env)
         gradio(page, env)
+        web(page, env)
         browser.close()
-    print(f"saved {FIGURES}/app_streamlit.png and {FIGURES}/app_gradio.png")
+    print(f"saved app_streamlit.png, app_gradio.png and app_web.png in {FIGURES}")
 
 
 if __name__ == "__main__":
