@@ -3,7 +3,10 @@
 import { loadModel, predict, predictPicture, readPixels } from "./model.js";
 
 // evaluate's metric keys that read badly as they are (others are shown unchanged).
-const METRIC_NAMES = { map50: "mAP@0.5", map50_95: "mAP@0.5:0.95" };
+const METRIC_NAMES = {
+  map50: "mAP@0.5", map50_95: "mAP@0.5:0.95", all_found_rate: "images with all found",
+  class_recall: "recall", recall_at_precision: "recall at fixed precision",
+};
 // The upload limits of the Python apps: bigger files only take longer, the model resizes anyway.
 const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 const MAX_PIXELS = 40_000_000;
@@ -218,17 +221,24 @@ async function showMetrics() {
   } else {
     const metrics = await response.json();
     const name = (key) => METRIC_NAMES[key] || key;
-    const { metric, value } = metrics.headline;
-    let headline = `<strong>${name(metric)}</strong> on the test split: <strong>${value.toFixed(3)}</strong>`;
+    const shown = (number) => (number === null || number === undefined ? "n/a" : number.toFixed(3));
+    const { metric, value, ci95 } = metrics.headline;
+    const named = metrics.headline.class ? `${name(metric)} of ${metrics.headline.class}` : name(metric);
+    let headline = `<strong>${named}</strong> on the test split: <strong>${shown(value)}</strong>`;
+    if (ci95) {
+      // The interval says how far the number could move on another test set this size.
+      headline += ` (95% interval ${shown(ci95[0])} to ${shown(ci95[1])}, over ${metrics.test_size} test items)`;
+    }
     const baseline = metrics.baseline || {};
     if (baseline.metrics && metric in baseline.metrics) {
-      headline += ` (baseline, ${baseline.name}: ${baseline.metrics[metric].toFixed(3)})`;
+      headline += ` (baseline, ${baseline.name}: ${shown(baseline.metrics[metric])})`;
     }
     lines.push(headline);
     const others = Object.entries(metrics.metrics)
-      .filter(([key]) => key !== metric)
-      .map(([key, number]) => `${name(key)} ${number.toFixed(3)}`);
+      .filter(([key, number]) => key !== metric && number !== null)
+      .map(([key, number]) => `${name(key)} ${shown(number)}`);
     if (others.length) lines.push(`Also: ${others.join(", ")}.`);
+    for (const warning of metrics.warnings || []) lines.push(`<em>Caution: ${warning}.</em>`);
     if (metrics.sample_data) lines.push("<em>Trained on the built-in sample data, not on real data yet.</em>");
   }
   element("metrics").innerHTML = lines.map((line) => `<p>${line}</p>`).join("");

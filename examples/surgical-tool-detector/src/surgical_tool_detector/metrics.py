@@ -27,7 +27,9 @@ def bootstrap_interval(
 
     Draw `count` test items with replacement, recompute the metric, `rounds` times; the middle
     95% of those values is how far the number could move on another test set of the same size.
-    Resamples where the metric is undefined (a class missing from them) are skipped.
+    Resamples where the metric is undefined (a class missing from them) are skipped. A score
+    with no errors gives [1.0, 1.0]: resampling cannot show errors the test set never had, which
+    is why a small test set also gets a warning.
     """
     rng = np.random.default_rng(seed)
     values = [metric(rng.integers(0, count, count)) for _ in range(rounds)]
