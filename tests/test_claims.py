@@ -214,3 +214,15 @@ def test_no_claim_of_doing_everything_by_hand(finished: Path) -> None:
     text = generated(finished)
     for phrase in ("Did every step myself", "labeled myself", "collected and labeled"):
         assert phrase not in text
+
+
+def test_synthesized_detection_boxes_are_the_synthesizers(tmp_path: Path) -> None:
+    """Row 5 for detection: YOLO label files record no annotator, so boxes made by `collect synth`
+    are credited to the synthesizer by the manifest's source, and no label pull is awaited."""
+    project = render(tmp_path / "tray-check", task="object-detection", labeling="label-studio")
+    write_manifest(project, "synth", n=12)
+    text = generated(project)
+    assert "12 labels measured by the cut-and-paste synthesizer" in text
+    assert "No labels pulled yet" not in text
+    write_manifest(project, "folder", n=12)  # photos the user brought: their boxes need a person
+    assert "measured by the cut-and-paste synthesizer" not in generated(project)
