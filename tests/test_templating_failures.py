@@ -341,7 +341,7 @@ def test_update_with_a_bad_answer_says_how_to_fix_it(tmp_path: Path, versioned_t
     )
     git_init(project)
     commit_all(project, "generated at v1")
-    _refused_update(project, "size must be at most 9 Fix the answer with --data", "-d", "size=99")
+    _refused_update(project, "size must be at most 9. Fix the answer with --data", "-d", "size=99")
 
 
 def test_update_into_a_folder_that_cannot_be_written_changes_nothing(project_at_v1):
