@@ -94,12 +94,30 @@ def lay_out_image(project: Path, steps: list[tuple[str, str]], root: Path) -> di
     return env
 
 
+def optional_imports(tree: ast.AST) -> set[int]:
+    """Nodes inside `try: ... except ImportError:` (such as `spaces`, present only on a Space)."""
+    optional = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            isinstance(handler.type, ast.Name)
+            and handler.type.id in {"ImportError", "ModuleNotFoundError"}
+            for handler in node.handlers
+        ):
+            optional |= {id(inner) for statement in node.body for inner in ast.walk(statement)}
+    return optional
+
+
 def imported_packages(root: Path) -> set[str]:
-    """Top-level modules the copied Python files import, other than stdlib and their own."""
+    """Top-level modules the copied Python files import, other than stdlib, their own and the
+    optional ones."""
     local = {path.stem for path in root.rglob("*.py")} | {p.name for p in root.iterdir()}
     found = set()
     for path in root.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        optional = optional_imports(tree)
+        for node in ast.walk(tree):
+            if id(node) in optional:
+                continue
             if isinstance(node, ast.Import):
                 found |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:

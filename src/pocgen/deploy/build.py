@@ -188,11 +188,13 @@ def _python_app(builder: _Builder, answers: dict[str, Any], ui: str) -> None:
     project, package = builder.project, answers["package_name"]
     restore = "restore it from git, or regenerate it with `pocgen update`."
     image_task = answers["task"] != "text-classification"
-    # Image demos also normalise uploads the way collect normalised the training photos.
-    names = ["inference.py", "images.py"] if image_task else ["inference.py"]
-    modules = [f"src/{package}/{name}" for name in names]
-    for relative in (f"app/{ui}_app.py", "app/demo_support.py", *modules):
+    inference = f"src/{package}/inference.py"
+    for relative in (f"app/{ui}_app.py", "app/demo_support.py", inference):
         _require(project, relative, restore)
+    # Image demos made since images.py exists normalise uploads the way collect normalised the
+    # training photos; projects made before it have neither the module nor the import.
+    normalise = f"src/{package}/images.py"
+    modules = [inference] + ([normalise] if (project / normalise).is_file() else [])
     builder.copy(f"app/{ui}_app.py", APP_FILE)
     builder.copy("app/demo_support.py", "demo_support.py")
     for module in modules:
