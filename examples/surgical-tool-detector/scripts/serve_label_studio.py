@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent  # the project
 ENV_FILE = ROOT / ".env"
 DATA_DIR = ROOT / ".label-studio" / "data"  # the server's database, media and signing key
 LOG = ROOT / ".label-studio" / "server.log"
-USER_EMAIL = "pocgen@example.com"  # the login made on the first start
+# The login made on the first start: the email of your answers.
+USER_EMAIL = "pocgen@example.com"
 STARTUP_TIMEOUT_S = 300  # the first start sets up the database: 30-80 s on a laptop
 
 

@@ -21,7 +21,8 @@ const modelReady = loadModel();
 window.pocgen = {
   ready: modelReady.then(() => true),
   async predict(input, chosenThreshold = 0.5) {
-    return predict(await modelReady, input, chosenThreshold);
+    const result = await predict(await modelReady, input, chosenThreshold);
+    return result;
   },
 };
 
