@@ -142,9 +142,6 @@ class Project:
                     table[row["label"]][split] += 1
         return table
 
-    def annotators(self) -> list[str]:
-        return sorted(self.annotation_counts())
-
     def annotation_counts(self) -> Counter[str]:
         """Labeled items per annotator, from data/labels.csv and the detection COCO export.
 
