@@ -331,7 +331,7 @@ def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> 
     )
     code, report = grade(ticket_router, "--rubric", str(rubric))
     assert report["items"][0]["status"] == "pass", report["items"][0]
-    assert report["items"][0]["evidence"].startswith("1 notebooks ran in")
+    assert report["items"][0]["evidence"].startswith("1 notebooks ran with")
     assert not (ticket_router / "models" / "model.onnx").exists()
     assert report["items"][1]["status"] == "fail"  # a notebook, but no data and no quality report
 

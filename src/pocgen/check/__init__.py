@@ -7,6 +7,7 @@ built-in `rubrics/` and a course's own; `course` reads course packs (a pinned te
 answers and a rubric), which `pocgen new --course` uses too.
 """
 
-from pocgen.check.run import report_table, run_check, select_rubric
+from pocgen.check.grading import Grading, select_grading
+from pocgen.check.run import report_table, run_check
 
-__all__ = ["report_table", "run_check", "select_rubric"]
+__all__ = ["Grading", "report_table", "run_check", "select_grading"]

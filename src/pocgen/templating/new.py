@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,13 @@ def create_project(
     data: dict[str, Any] | None = None,
     options: RenderOptions | None = None,
     force: bool = False,
+    finish: Callable[[Path], None] | None = None,
 ) -> Created:
-    """Render `template` into `dest`. Nothing is written to `dest` unless the render succeeds."""
+    """Render `template` into `dest`. Nothing is written to `dest` unless the render succeeds.
+
+    `finish` changes the render before it is moved into place (a course's exercise stubs), so
+    a failure there leaves nothing behind either.
+    """
     data = data or {}
     options = options or RenderOptions()
     staging.check_destination(dest, force)
@@ -71,6 +77,8 @@ def create_project(
             result = Created(dest, resolved.engine, options.pretend)
             if options.pretend and resolved.engine == "copier":
                 return result  # Copier printed what it would write and wrote nothing
+            if finish is not None and not options.pretend:
+                finish(rendered)
             result.files = sorted(
                 p.relative_to(rendered).as_posix() for p in rendered.rglob("*") if p.is_file()
             )
