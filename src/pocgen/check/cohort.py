@@ -61,7 +61,7 @@ class Fingerprint:
 
     project: str
     hashes: frozenset[int] = frozenset()
-    written_lines: int = 0
+    written_lines: int = 0  # in files; the answers in the student's own words are hashed too
     baseline: str | None = None  # the render the project was compared with
     not_compared: str | None = None  # why it could not be, when it could not
     solution_hashes: frozenset[int] = frozenset()  # the template's own exercise solutions
@@ -222,10 +222,9 @@ def fingerprint(root: Path, exercises: Sequence[Exercise] = ()) -> Fingerprint:
     with as_handed_out(render, exercises) as baseline:
         files = written_lines(root, baseline)
         solutions = written_lines(render, baseline) if exercises else {}
-    own_words = [str(answers[key]) for key in OWN_WORDS_ANSWERS if answers.get(key)]
-    if own_words:
-        files[ANSWERS_FILE] = own_words
     hashes, count = _hashes(files, names)
+    own_words = [str(answers[key]) for key in OWN_WORDS_ANSWERS if answers.get(key)]
+    hashes |= _hashes({ANSWERS_FILE: own_words}, names)[0]
     solution_hashes, _ = _hashes(solutions, names)
     stubbed = ", exercises stubbed" if exercises else ""
     return Fingerprint(

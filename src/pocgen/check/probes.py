@@ -67,6 +67,7 @@ class Outcome:
     seconds: float
     missing: str | None = None  # a package the project's environment lacks
     tail: str | None = None  # the last lines of its output, to show why it failed
+    returncode: int | None = None  # None when it never ran to an end (timeout, not started)
 
 
 def project_python(root: Path) -> str:
@@ -144,6 +145,7 @@ def run_command(
         line or f"exit code {completed.returncode}",
         seconds,
         tail=None if completed.returncode == 0 else output_tail(completed.stdout, completed.stderr),
+        returncode=completed.returncode,
     )
 
 

@@ -114,7 +114,12 @@ def _run_command(item: RubricItem, root: Path) -> Verdict:
     env = {**os.environ, "PATH": python_dir + os.pathsep + os.environ.get("PATH", "")}
     outcome = probes.run_command(item.command or "", root, COMMAND_TIMEOUT, env=env)
     if not outcome.ok:
-        return Verdict("fail", outcome.evidence, "command-failed", outcome.tail)
+        if outcome.returncode is None:  # timed out, or could not start
+            return Verdict("fail", outcome.evidence, "command-did-not-finish", outcome.tail)
+        # The last line it printed (its errors come last in the tail) beside the exit code.
+        last = (outcome.tail or "").splitlines()[-1:] or ["no output"]
+        evidence = f"exit code {outcome.returncode}: {last[0].strip()}"
+        return Verdict("fail", evidence, "command-failed", outcome.tail)
     if item.threshold is None:
         return Verdict("pass", outcome.evidence or "exit code 0", "command-passed")
     try:
