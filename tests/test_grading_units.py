@@ -70,7 +70,9 @@ def test_a_stub_keeps_decorators_signature_and_docstring_and_drops_the_body_only
 
 def test_a_stub_without_docstring_and_a_method() -> None:
     stubbed = stub_source(MODULE, "plain", "Number the items.")
-    assert 'def plain(x: np.ndarray) -> OrderedDict:\n    raise NotImplementedError("Number' in stubbed
+    assert (
+        'def plain(x: np.ndarray) -> OrderedDict:\n    raise NotImplementedError("Number' in stubbed
+    )
     assert "# no docstring here" not in stubbed
     method = stub_source(MODULE, "Box.area", "w * h")
     assert '        """Width times height."""\n        raise NotImplementedError("w * h")' in method
@@ -153,8 +155,10 @@ def test_winnowing_ignores_renames_spacing_and_case() -> None:
     names = cohort._identity({"package_name": "weld_seams", "project_name": "Weld Seams"})
     other = cohort._identity({"package_name": "pipe_leaks", "project_name": "Pipe Leaks"})
     code = [f"from weld_seams.train import step_{i}  # Weld Seams" for i in range(12)]
-    renamed = [line.replace("weld_seams", "pipe_leaks").replace("Weld Seams", "PIPE   leaks")
-               for line in code]
+    renamed = [
+        line.replace("weld_seams", "pipe_leaks").replace("Weld Seams", "PIPE   leaks")
+        for line in code
+    ]
     mine = cohort.winnow([cohort.normalise(line, names) for line in code])
     theirs = cohort.winnow([cohort.normalise(line, other) for line in renamed])
     assert mine == theirs and len(mine) >= 2

@@ -15,8 +15,10 @@ Stanford's MOSS):
 3. of every window of `W` consecutive hashes keep the smallest: a passage of `K + W - 1` lines
    two projects share always leaves a fingerprint they share, and the set stays small.
 
-The similarity of two projects is the Jaccard index of their fingerprint sets (shared / all);
-pairs at or above the threshold are flagged. A project is also flagged when at least that share
+The similarity of two projects is the Jaccard index of their fingerprint sets (shared / all),
+leaving out the template's own solutions to the exercises (the base code, as MOSS's `-b`: two
+students who both wrote them copied the template, not each other); pairs at or above the
+threshold are flagged. A project is also flagged when at least that share
 of its fingerprints is the flagship's (examples/surgical-tool-detector, fingerprinted the same
 way), when it holds that share of the template's own solution to the exercises, when nothing is
 written on top of the template, or when its problem is the template's example.
@@ -276,13 +278,25 @@ def compare(
     elif flagship.not_compared:
         report.flagship = flagship.not_compared
         flagship = None
+    # The template's own exercise solutions are the base code (MOSS's `-b`): students who both
+    # wrote them are flagged as copying the template, not each other.
+    base = frozenset().union(*(one.solution_hashes for one in prints))
+    own = [one.hashes - base for one in prints]
     for index, one in enumerate(prints):
-        for other in prints[index + 1 :]:
-            shared = len(one.hashes & other.hashes)
-            similarity = round(jaccard(one.hashes, other.hashes), 3)
-            big_enough = min(len(one.hashes), len(other.hashes)) >= MIN_FINGERPRINTS
+        for other_index in range(index + 1, len(prints)):
+            mine, theirs = own[index], own[other_index]
+            similarity = round(jaccard(mine, theirs), 3)
+            big_enough = min(len(mine), len(theirs)) >= MIN_FINGERPRINTS
             flagged = big_enough and similarity >= threshold
-            report.pairs.append(Pair(one.project, other.project, similarity, shared, flagged))
+            report.pairs.append(
+                Pair(
+                    one.project,
+                    prints[other_index].project,
+                    similarity,
+                    len(mine & theirs),
+                    flagged,
+                )
+            )
         report.matches += _matches(one, flagship, threshold)
     report.pairs.sort(key=lambda pair: -pair.similarity)
     return report
