@@ -323,7 +323,4 @@ def test_three_students_graded_at_once(tmp_path: Path) -> None:
 
     table = run_pocgen("check", "--course", PACK, weld, pipe, fabric, "--static")
     assert table.exit_code == 1
-    assert (
-        "copy of pipe-leak-spotter" in table.stdout
-        and "copy of weld-seam-inspector" in table.stdout
-    )
+    assert "with pipe-leak-spotter" in table.stdout and "with weld-seam-inspector" in table.stdout

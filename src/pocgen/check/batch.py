@@ -151,10 +151,12 @@ def batch_table(batch: BatchReport) -> Table:
     """One row per project: score, the items that failed, and what the cohort report flags."""
     flags: dict[str, list[str]] = {}
     for pair in batch.cohort.flagged:
-        flags.setdefault(pair.a, []).append(f"copy of {Path(pair.b).name} ({pair.similarity:g})")
-        flags.setdefault(pair.b, []).append(f"copy of {Path(pair.a).name} ({pair.similarity:g})")
+        shared = f"{pair.similarity:.0%}"
+        flags.setdefault(pair.a, []).append(f"shares {shared} with {Path(pair.b).name}")
+        flags.setdefault(pair.b, []).append(f"shares {shared} with {Path(pair.a).name}")
     for match in batch.cohort.matches:
-        flags.setdefault(match.project, []).append(f"{match.reference} ({match.similarity:g})")
+        share = f" ({match.similarity:.0%})" if match.similarity < 1 else ""
+        flags.setdefault(match.project, []).append(match.detail + share)
     table = Table(
         title=f"{len(batch.graded)} projects: rubric {batch.grading.rubric.name}",
         caption=f"graded in {batch.seconds:.0f} s with {batch.workers} worker(s); similarity "
