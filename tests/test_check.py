@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -155,6 +156,10 @@ def test_completed_project_passes(ticket_router: Path, tmp_path: Path) -> None:
     assert "2 experiments, 180 items collected, 0 labeled by people" in evidence["contribution"]
     metrics = json.loads((ticket_router / "reports" / "metrics.json").read_text())
     assert f"{metrics['metrics']['accuracy']:.3f}" in evidence["target"]
+    # Nothing that changes from run to run: no port, no seconds, no scratch folder.
+    volatile = re.compile(r"127\.0\.0\.1:\d|\d s\b|\bin \d+(\.\d+)?s\b|/tmp/")
+    assert not [text for text in evidence.values() if volatile.search(text)], evidence
+    assert {item["reason"] for item in report["items"]} >= {"app-started", "tests-pass"}
     # The table view is checked with the cheap rubric below: grading this project again would
     # only run its whole test suite and demo app a second time.
 
