@@ -205,6 +205,34 @@ def test_a_pack_naming_a_function_the_render_lacks_is_refused_in_one_line(
     assert not (tmp_path / "p").exists()
 
 
+def test_wrong_missing_and_broken_solutions_are_told_apart(tmp_path: Path) -> None:
+    exercise = next(e for e in load_pack(str(PACK)).exercises if e.file == "metrics.py")
+    project = plain_render(tmp_path / "weld-seam-inspector", STUDENTS["weld"])
+    metrics = project / "src" / "weld_seam_inspector" / "metrics.py"
+    reference = metrics.read_text(encoding="utf-8")
+
+    def verdict_for(source: str) -> tuple[str, str, str | None]:
+        metrics.write_text(source, encoding="utf-8")
+        found = grade(project, [exercise], answers_of(project), sys.executable)[exercise.id]
+        return found.reason, found.evidence, found.output
+
+    # Macro-F1 computed as the accuracy: the worked example catches it.
+    wrong = reference.replace(
+        '"macro_f1": rounded(f1.mean())', '"macro_f1": rounded(np.mean(truth == predicted))'
+    )
+    reason, evidence, output = verdict_for(wrong)
+    assert reason == "exercise-tests-fail" and evidence.startswith("2 of 3 hidden tests fail; ")
+    assert "macro_f1" in (output or "")
+    broken = reference.replace("import numpy as np\n", "import not_a_module\nimport numpy as np\n")
+    reason, evidence, _ = verdict_for(broken)
+    assert reason == "exercise-import-error"
+    assert evidence.endswith("ModuleNotFoundError: No module named 'not_a_module'")
+    renamed = reference.replace("def classification_metrics(", "def metrics_of(")
+    reason, evidence, _ = verdict_for(renamed)
+    assert reason == "exercise-function-missing"
+    assert evidence.startswith("src/weld_seam_inspector/metrics.py has no function")
+
+
 def copy_written_work(source: Path, target: Path) -> None:
     """Student B copies what student A wrote, renamed to B's project."""
     old, new = answers_of(source)["package_name"], answers_of(target)["package_name"]

@@ -52,6 +52,7 @@ LINE_LENGTH = 100  # the generated project's ruff line length
 HIDDEN_TIMEOUT = 900
 ANSWERS_FILE = ".copier-answers.yml"
 STUB_ERROR = "NotImplementedError"
+COLLECTION_FAILURE = "collection failure"  # pytest's message for a module it could not import
 
 
 @dataclass(frozen=True)
@@ -422,14 +423,21 @@ def contribution(project: Project, exercises: Sequence[Exercise]) -> Contributio
 
 
 def _render_test(path: Path, answers: dict[str, Any]) -> str:
+    """A hidden test file, rendered with the project's answers when it ends in `.jinja`."""
     text = path.read_text(encoding="utf-8")
     if path.suffix != ".jinja":
         return text
-    from jinja2 import StrictUndefined
+    from jinja2 import StrictUndefined, TemplateError
     from jinja2.sandbox import SandboxedEnvironment
 
     environment = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
-    return environment.from_string(text).render(**answers)
+    try:
+        return environment.from_string(text).render(**answers)
+    except TemplateError as error:  # the course's mistake: no student is graded with it
+        raise PocgenError(
+            f"hidden test {path} cannot be rendered with the project's answers ({error}); "
+            "fix the test file in the course pack."
+        ) from None
 
 
 def _folder_name(exercise: Exercise) -> str:
@@ -477,7 +485,7 @@ def _missing_function(root: Path, exercise: Exercise, answers: dict[str, Any]) -
     return None
 
 
-def _verdict(exercise: Exercise, cases: list[_Case], where: str) -> Verdict:
+def _verdict(cases: list[_Case], where: str) -> Verdict:
     """One exercise's verdict from its hidden test cases."""
     if not cases:
         return Verdict("fail", f"no hidden test ran ({where})", "exercise-not-run")
@@ -486,6 +494,17 @@ def _verdict(exercise: Exercise, cases: list[_Case], where: str) -> Verdict:
         return Verdict("pass", f"{len(cases)} hidden tests pass", "exercise-passed")
     first = failed[0]
     tail = "\n".join(first.details.strip().splitlines()[-probes.TAIL_LINES :])
+    if first.problem == COLLECTION_FAILURE:
+        # pytest's own words for a test module that could not import the project's code; the
+        # error itself is the last `E ` line of the details.
+        errors = [line[1:].strip() for line in first.details.splitlines() if line.startswith("E ")]
+        return Verdict(
+            "fail",
+            "the hidden tests cannot import the project's code: "
+            + (errors[-1] if errors else first.problem),
+            "exercise-import-error",
+            tail,
+        )
     if all(STUB_ERROR in case.problem or STUB_ERROR in case.details for case in failed):
         return Verdict(
             "fail",
@@ -544,6 +563,7 @@ def grade(
             "-p",
             "no:cacheprovider",
             "--import-mode=importlib",
+            "--continue-on-collection-errors",  # one exercise's import error spares the others
         ]
         command += ["-c", str(hidden / "pytest.ini"), f"--junitxml={report}", str(hidden)]
         environment = {**os.environ, "PYTHONPATH": str(copy / "src")}
@@ -561,5 +581,5 @@ def grade(
                     outcome.tail,
                 )
             else:
-                verdicts[exercise.id] = _verdict(exercise, mine, where)
+                verdicts[exercise.id] = _verdict(mine, where)
     return verdicts
