@@ -60,6 +60,8 @@ def new_student(dest: Path, answers: dict[str, str]) -> Path:
     data = [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
     result = run_pocgen("new", dest, "--course", PACK, "--defaults", *data)
     assert result.exit_code == 0, result.stderr
+    package = answers_of(dest)["package_name"]
+    assert f"src/{package}/train.py: run_epoch" in result.stdout  # told what to write
     return dest
 
 

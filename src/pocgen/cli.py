@@ -166,6 +166,14 @@ def new(
     console.print(f"  cd {dest}", markup=False, highlight=False)
     for command in created.next_steps:
         console.print(f"  {command}", markup=False, highlight=False)
+    if course:
+        from pocgen.check.course import exercises_to_write
+
+        functions = exercises_to_write(course, dest)
+        if functions:
+            console.print("Your course asks you to write these functions (now stubs with a hint):")
+            for function in functions:
+                console.print(f"  {function}", markup=False, highlight=False)
 
 
 @app.command(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+import traceback
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ def grade_one(project: str, grading: Grading) -> Graded:
         print_ = cohort.fingerprint(Path(project), grading.exercises)
     except PocgenError as error:
         return Graded(str(Path(project).resolve()), None, str(error), None)
+    except Exception as error:  # a bug: the class is still graded, the traceback still shown
+        traceback.print_exc()
+        message = f"pocgen failed on this project ({type(error).__name__}: {error}); a bug, please report it"
+        return Graded(str(Path(project).resolve()), None, message, None)
     return Graded(report.project, report.to_json(), None, print_)
 
 

@@ -27,7 +27,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from pocgen.check.exercises import Exercise, parse_exercises, stub_project
+from pocgen.check.exercises import Exercise, parse_exercises, read_answers, stub_project
 from pocgen.check.rubric import Rubric, RubricItem, load_rubric, parse_items, read_yaml
 from pocgen.errors import PocgenError
 from pocgen.templating.registry import TemplateEntry
@@ -254,6 +254,17 @@ def course_request(
     if ref is not None and ref != pack.ref:
         raise PocgenError(f"course pack {pack.name!r} pins ref {pack.ref!r}; drop --vcs-ref.")
     return pack.template, pack.ref, merge_answers(pack, given), pack.stub_exercises
+
+
+def exercises_to_write(source: str, project: Path) -> list[str]:
+    """The functions a student of the pack writes in `project`, as `src/pkg/train.py: run_epoch`
+    (what `pocgen new --course` tells them)."""
+    answers = read_answers(project)
+    return [
+        f"{exercise.relative_path(answers)}: {exercise.function}"
+        for exercise in load_pack(source).exercises
+        if exercise.applies_to(answers.get("task"))
+    ]
 
 
 def course_templates(source: str | None = None) -> list[TemplateEntry]:

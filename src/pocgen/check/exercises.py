@@ -346,7 +346,7 @@ def stub_source(source: str, qualname: str, hint: str) -> str:
     return _drop_imports(stubbed, unused) if unused else stubbed
 
 
-def _read_answers(root: Path) -> dict[str, Any]:
+def read_answers(root: Path) -> dict[str, Any]:
     from pocgen.templating.update import read_record
 
     path = root / ANSWERS_FILE
@@ -359,7 +359,7 @@ def stub_project(root: Path, exercises: Sequence[Exercise], pack: str) -> list[E
     A file or function the pack names but the render lacks stops everything with one line that
     names it (the caller renders in a staging folder, so nothing is left half-made).
     """
-    answers = _read_answers(root)
+    answers = read_answers(root)
     stubbed = []
     for exercise in exercises:
         if not exercise.applies_to(answers.get("task")):
