@@ -51,7 +51,7 @@ def grade_one(project: str, grading: Grading) -> Graded:
         return Graded(str(Path(project).resolve()), None, str(error), None)
     except Exception as error:  # a bug: the class is still graded, the traceback still shown
         traceback.print_exc()
-        message = f"pocgen failed on this project ({type(error).__name__}: {error}); a bug, please report it"
+        message = f"pocgen failed on this project ({type(error).__name__}: {error}): a bug"
         return Graded(str(Path(project).resolve()), None, message, None)
     return Graded(report.project, report.to_json(), None, print_)
 
