@@ -19,6 +19,8 @@ import pytest
 from conftest import run_pocgen
 from known_artifacts import REPO_ROOT, render, write_known_artifacts
 
+pytestmark = [pytest.mark.training, pytest.mark.server]
+
 SCHEMA_FILE = REPO_ROOT / "src" / "pocgen" / "check" / "schemas" / "check.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 TICKETS = {

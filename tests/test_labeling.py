@@ -37,6 +37,8 @@ from label_studio_server import (
 from sklearn.metrics import cohen_kappa_score
 from smoke_project import package_of, project_env
 
+pytestmark = [pytest.mark.labeling, pytest.mark.server, pytest.mark.training]
+
 
 @pytest.fixture(scope="module")
 def document_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

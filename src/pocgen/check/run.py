@@ -22,7 +22,7 @@ from pocgen.check import probes
 from pocgen.check.items import CHECKS, Context, Status, Verdict
 from pocgen.check.rubric import Rubric, RubricItem, load_rubric
 from pocgen.errors import PocgenError
-from pocgen.project import load_project
+from pocgen.project import load_project, project_python
 
 SCHEMA_VERSION = 1
 SCORES: dict[str, float] = {"pass": 1.0, "warn": 0.5, "fail": 0.0}
@@ -81,7 +81,7 @@ class CheckReport:
 
 def _run_command(item: RubricItem, root: Path) -> Verdict:
     """Run a rubric command with the project's interpreter first on PATH, so `python` is its own."""
-    python_dir = str(Path(probes.project_python(root)).parent)
+    python_dir = str(Path(project_python(root)).parent)
     env = {**os.environ, "PATH": python_dir + os.pathsep + os.environ.get("PATH", "")}
     outcome = probes.run_command(item.command or "", root, COMMAND_TIMEOUT, env=env)
     if not outcome.ok:
