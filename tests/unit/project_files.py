@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from known_artifacts import DEPLOY, LABELS, METRICS, QUALITY, TRAINING, write_known_artifacts
 
@@ -40,6 +42,10 @@ ANSWERS: dict[str, Any] = {
     "notebooks": True,
     "python_version": "3.11",
 }
+LIMITATIONS_PLACEHOLDER = (
+    "_Write what this model does not do well, and where its data falls short._"
+)
+NEXT_STEPS_PLACEHOLDER = "_Write what you would do with another week._"
 SECTIONS = ("problem", "data", "model", "results", "demo", "decisions", "contribution", "reproduce")
 REPORT_PATHS = {
     "metrics": "reports/metrics.json",
@@ -66,11 +72,11 @@ def readme(sections: tuple[str, ...] = SECTIONS) -> str:
     parts += [
         "## Limitations",
         "",
-        "_Write what this model does not do well, and where its data falls short._",
+        LIMITATIONS_PLACEHOLDER,
         "",
         "## Next steps",
         "",
-        "_Write what you would do with another week._",
+        NEXT_STEPS_PLACEHOLDER,
         "",
     ]
     return "\n".join(parts)
@@ -111,6 +117,20 @@ class ProjectFiles:
         path.write_text(text, encoding="utf-8")
         return path
 
+    def authors_sections(
+        self, limitations: str, next_steps: str | None = None, learned: str | None = None
+    ) -> ProjectFiles:
+        """Write the README's sections that only the author writes, in place of the template's
+        placeholder lines (`learned`: a `## What I learned` section appended)."""
+        path = self.root / "README.md"
+        text = path.read_text(encoding="utf-8").replace(LIMITATIONS_PLACEHOLDER, limitations)
+        if next_steps is not None:
+            text = text.replace(NEXT_STEPS_PLACEHOLDER, next_steps)
+        if learned is not None:
+            text += f"\n## What I learned\n\n{learned}\n"
+        path.write_text(text, encoding="utf-8")
+        return self
+
     def finished(self) -> ProjectFiles:
         """Every report, figure and data file of the known finished project."""
         write_known_artifacts(self.root)
@@ -150,3 +170,17 @@ class ProjectFiles:
 
     def load(self) -> Project:
         return load_project(self.root)
+
+
+def refuse_renaming_onto(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make every rename onto a file called `name` fail as on an immutable file (chattr +i)."""
+    from pocgen import files
+
+    real_replace = os.replace
+
+    def replace(source: object, target: object) -> None:
+        if Path(str(target)).name == name:
+            raise PermissionError(1, "Operation not permitted", str(target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(files.os, "replace", replace)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from project_files import refuse_renaming_onto
 
 from pocgen import files
 from pocgen.files import WriteFailed, write_all
@@ -77,14 +78,7 @@ def test_a_failed_rename_puts_back_the_files_already_replaced(
     for name in ("a.md", "b.md"):
         (tmp_path / name).write_text(f"old {name}\n")
     before = tree(tmp_path)
-    real_replace = os.replace
-
-    def replace(source: object, target: object) -> None:
-        if Path(str(target)).name == "b.md":
-            raise PermissionError(1, "Operation not permitted", str(target))
-        real_replace(source, target)
-
-    monkeypatch.setattr(files.os, "replace", replace)
+    refuse_renaming_onto(monkeypatch, "b.md")
     with pytest.raises(WriteFailed) as raised:
         write_all(
             {tmp_path / "a.md": "new a\n", tmp_path / "b.md": "new b\n", tmp_path / "c.md": "c"}

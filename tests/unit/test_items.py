@@ -380,15 +380,7 @@ def test_placeholders(finished: ProjectFiles) -> None:
     run_writeup(finished.root)
     status, evidence = grade(finished, "placeholders")
     assert status == "fail" and "reports/model_card.md line" in evidence
-    readme = finished.root / "README.md"
-    readme.write_text(
-        readme.read_text(encoding="utf-8").replace(
-            "_Write what this model does not do well, and where its data falls short._",
-            "Scratches under 1 mm are missed.",
-        )
-        + "\n## What I learned\n\nLighting mattered.\n",
-        encoding="utf-8",
-    )
+    finished.authors_sections("Scratches under 1 mm are missed.", learned="Lighting mattered.")
     run_writeup(finished.root)
     assert grade(finished, "placeholders") == (
         "pass",
@@ -419,14 +411,7 @@ def test_writeup_fresh(finished: ProjectFiles) -> None:
 
 def test_writeup_fresh_waiting_only_for_the_deploy(finished: ProjectFiles) -> None:
     (finished.root / "reports" / "deploy.json").unlink()
-    readme = finished.root / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    readme.write_text(
-        text.replace(
-            "_Write what this model does not do well, and where its data falls short._", "Few."
-        ).replace("_Write what you would do with another week._", "More photos."),
-        encoding="utf-8",
-    )
+    finished.authors_sections("Few.", next_steps="More photos.")
     run_writeup(finished.root)
     assert grade(finished, "writeup_fresh") == (
         "pass",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from project_files import ProjectFiles, readme
+from project_files import LIMITATIONS_PLACEHOLDER, ProjectFiles, readme
 
 from pocgen.writeup import outputs
 
@@ -156,10 +156,7 @@ def test_the_card_before_any_stage(files: ProjectFiles) -> None:
 
 
 def test_the_card_copies_the_authors_limitations(finished: ProjectFiles) -> None:
-    text = README.replace(
-        "_Write what this model does not do well, and where its data falls short._",
-        "Scratches under 1 mm are missed.",
-    )
+    text = README.replace(LIMITATIONS_PLACEHOLDER, "Scratches under 1 mm are missed.")
     assert "## Limitations\n\nScratches under 1 mm are missed." in card(finished, text)[1]
     assert "## Limitations\n\n**TODO (author):**" in card(finished)[1]
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from project_files import ProjectFiles
+from project_files import ProjectFiles, refuse_renaming_onto
 
 from pocgen import files as writer
 from pocgen.errors import PocgenError
@@ -135,14 +134,7 @@ def test_a_failed_move_leaves_every_file_as_it_was_and_nothing_behind(
     run_writeup(finished.root)
     finished.report("metrics", headline={"metric": "accuracy", "value": 0.95})
     before = snapshot(finished.root)
-    real_replace = os.replace
-
-    def replace(source: object, target: object) -> None:
-        if Path(str(target)).name == "model_card.md":
-            raise PermissionError(1, "Operation not permitted", str(target))
-        real_replace(source, target)
-
-    monkeypatch.setattr(writer.os, "replace", replace)
+    refuse_renaming_onto(monkeypatch, "model_card.md")
     with pytest.raises(PocgenError) as raised:
         run_writeup(finished.root)
     monkeypatch.undo()
