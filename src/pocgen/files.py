@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pocgen.errors import PocgenError
+
 # New content for a file: text (written exactly, no newline translation), bytes, or a file to
 # copy (a symlink is copied as a link).
 Content = str | bytes | Path
@@ -32,6 +34,20 @@ class WriteFailed(OSError):
         super().__init__(error.errno, error.strerror or str(error), str(target))
         self.target = target
         self.error = error
+
+
+def read_text(path: Path, shown: str, rerun: str) -> str:
+    """A text file exactly as stored (CRLF endings kept); one line naming the fix when it is not
+    UTF-8 or cannot be read. `shown` names the file, `rerun` the command to run once fixed."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except UnicodeDecodeError as error:
+        raise PocgenError(
+            f"{shown} is not UTF-8 text (byte {error.start}); save it as UTF-8 and rerun `{rerun}`."
+        ) from error
+    except OSError as error:
+        raise PocgenError(f"{shown} cannot be read ({error.strerror}).") from error
 
 
 @contextlib.contextmanager

@@ -162,3 +162,24 @@ def test_the_deploy_record_keeps_the_contract_and_names_the_demo(tmp_path: Path)
     deployed = load_project(tmp_path).deploy
     assert deployed is not None and (deployed.ui, deployed.sdk) == ("web", "static")
     assert not list(tmp_path.rglob("*.pocgen-*"))
+
+
+def test_a_readme_that_is_not_utf8_stops_the_space_build_in_one_line(tmp_path: Path) -> None:
+    """The Space card carries the README; a Latin-1 one is named, and no half-built folder stays."""
+    from pocgen.deploy.build import build_space
+    from pocgen.deploy.choice import UiChoice
+
+    for name in ("app/gradio_app.py", "app/demo_support.py", "src/parts/inference.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("# placeholder\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/model.onnx").write_bytes(b"onnx")
+    (tmp_path / "models/labels.json").write_text('{"classes": ["ok", "defect"]}')
+    (tmp_path / "README.md").write_bytes(b"# Caf\xe9\n")
+    answers = {**ANSWERS, "package_name": "parts", "task": "text-classification"}
+    with pytest.raises(PocgenError) as raised:
+        build_space(tmp_path, answers, UiChoice("gradio", "--ui gradio"))
+    assert str(raised.value) == (
+        "README.md is not UTF-8 text (byte 5); save it as UTF-8 and rerun `pocgen deploy`."
+    )
+    assert not (tmp_path / "dist" / "space").exists()

@@ -6,11 +6,16 @@ made is never the user's. The figures are the known artifacts'.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from known_artifacts import METRICS
 from project_files import ProjectFiles
+from rich.console import Console
 
 from pocgen.check.items import CHECKS, Context, _template_examples, template_example
+from pocgen.check.rubric import rubric_from_data
+from pocgen.check.run import grade as grade_rubric
 from pocgen.writeup.run import run_writeup
 
 pytestmark = pytest.mark.unit
@@ -442,3 +447,22 @@ def test_an_exploration_notebook_that_is_not_json_reads_as_never_run(
 ) -> None:
     finished.write("notebooks/01-explore-data.ipynb", "not json")
     assert "was never run" in grade(finished, "eda")[1]
+
+
+def test_one_context_runs_each_check_once_for_several_rubrics(
+    finished: ProjectFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grading one project against two rubrics starts its probes once (the untouched project's
+    test grades both built-in rubrics this way)."""
+    calls: list[float | None] = []
+    deployed = CHECKS["deployed"]
+    monkeypatch.setitem(CHECKS, "deployed", lambda ctx, t: calls.append(t) or deployed(ctx, t))
+    context = Context(finished.load())
+    for name in ("one", "two"):
+        rubric = rubric_from_data(
+            {"name": name, "items": [{"id": "d", "title": "D", "weight": 1, "check": "deployed"}]},
+            f"{name}.yaml",
+        )
+        report = grade_rubric(context, rubric, console=Console(file=io.StringIO()))
+        assert report.passed and report.score == 1
+    assert calls == [None]

@@ -43,12 +43,21 @@ class Verdict:
 
 
 class Context:
-    """What every check may look at; the writeup plan is built once, on first use."""
+    """What every check may look at; the writeup plan is built once, on first use, and each
+    check at each threshold runs once however many rubrics are graded with this context."""
 
     def __init__(self, project: Project, locked: dict[str, Any] | None = None) -> None:
         self.project = project
         self.root = project.root
         self.locked = locked or {}
+        self._verdicts: dict[tuple[str, float | None], Verdict] = {}
+
+    def verdict(self, check: str, threshold: float | None) -> Verdict:
+        """The built-in `check`'s verdict at `threshold`, computed on first use."""
+        key = (check, threshold)
+        if key not in self._verdicts:
+            self._verdicts[key] = CHECKS[check](self, threshold)
+        return self._verdicts[key]
 
     @cached_property
     def plan(self) -> Plan:

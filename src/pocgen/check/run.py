@@ -19,7 +19,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pocgen.check import probes
-from pocgen.check.items import CHECKS, Context, Status, Verdict
+from pocgen.check.items import Context, Status, Verdict
 from pocgen.check.rubric import Rubric, RubricItem, load_rubric
 from pocgen.errors import PocgenError
 from pocgen.project import load_project, project_python
@@ -106,13 +106,20 @@ def run_check(
     console: Console | None = None,
 ) -> CheckReport:
     """Grade the project at `root`; the spinner goes to stderr so `--json` stays clean on stdout."""
+    return grade(Context(load_project(root), locked), rubric, trust, console)
+
+
+def grade(
+    context: Context, rubric: Rubric, trust: bool = False, console: Console | None = None
+) -> CheckReport:
+    """Grade the project `context` holds against `rubric`. Grading one context against several
+    rubrics runs each built-in check once (`Context.verdict`)."""
     commands = [item.id for item in rubric.items if item.command]
     if rubric.remote and commands and not trust:
         raise PocgenError(
             f"rubric {rubric.source} came from the network and runs commands "
             f"({', '.join(commands)}); read them, then rerun with --trust to allow them."
         )
-    context = Context(load_project(root), locked)
     results: list[ItemResult] = []
     progress = Progress(
         SpinnerColumn(),
@@ -126,7 +133,7 @@ def run_check(
         for item in rubric.items:
             progress.update(task, description=f"checking: {item.title}")
             if item.check:
-                verdict = CHECKS[item.check](context, item.threshold)
+                verdict = context.verdict(item.check, item.threshold)
             else:
                 verdict = _run_command(item, context.root)
             results.append(

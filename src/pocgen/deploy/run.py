@@ -107,7 +107,7 @@ def ask_hub(answers: dict[str, Any], options: DeployOptions) -> HubSession | str
 def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str, str] | None:
     """Choose the demo, build the Space folder and, unless it is a dry run, upload it; returns
     the deploy record. Nothing is created on the Hub before the build has passed its checks."""
-    answers = load_project(project).answers
+    answers = dict(load_project(project).answers)
     hub = ask_hub(answers, options)
     if isinstance(hub, HubSession):
         choice = choose(answers, options.ui, options.hardware, hub.me, hub.namespace)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pocgen.errors import PocgenError
-from pocgen.files import WriteFailed, write_all
+from pocgen.files import WriteFailed, read_text, write_all
 from pocgen.project import Project, load_project
 from pocgen.writeup.markers import file_edited, fill, find_regions, sign_file, user_section
 from pocgen.writeup.outputs import OUTPUTS
@@ -73,16 +73,7 @@ def _read(path: Path, relative: str) -> str:
         raise PocgenError(
             f"{relative} is not a file; move it aside so `pocgen writeup` can write {relative}."
         )
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return handle.read()
-    except UnicodeDecodeError as error:
-        raise PocgenError(
-            f"{relative} is not UTF-8 text (byte {error.start}); save it as UTF-8 and rerun "
-            "`pocgen writeup`."
-        ) from error
-    except OSError as error:
-        raise PocgenError(f"{relative} cannot be read ({error.strerror}).") from error
+    return read_text(path, relative, "pocgen writeup")
 
 
 def empty_user_sections(readme: str) -> list[str]:
