@@ -180,3 +180,20 @@ def test_a_section_without_markers_is_reported(files: ProjectFiles) -> None:
     assert plan.absent == ["demo"] and plan.unknown == ["mine"]
     assert "README.md has no markers for section demo" in summary(run_writeup(files.root))
     assert [r.name for r in find_regions(readme.read_text(encoding="utf-8"))][-1] == "mine"
+
+
+def test_ctrl_c_is_one_line_not_a_traceback(
+    finished: ProjectFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import pocgen.writeup
+    from pocgen.cli import app
+
+    def interrupted(root: Path, force: bool = False) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pocgen.writeup, "run_writeup", interrupted)
+    result = CliRunner().invoke(app, ["writeup", str(finished.root)])
+    assert result.exit_code == 130 and "Traceback" not in result.output
+    assert "interrupted: the writeup wrote all its files or none." in result.output
