@@ -25,6 +25,7 @@ METRICS: dict[str, Any] = {
     "schema_version": 1,
     "task": "image-classification",
     "sample_data": False,
+    "smoke": False,
     "classes": ["ok", "defect"],
     "dataset": {
         "train": 168,
@@ -77,6 +78,7 @@ TRAINING: dict[str, Any] = {
 }
 
 QUALITY: dict[str, Any] = {
+    "task": "image-classification",
     "items": 240,
     "corrupt": [],
     "too_small": [],
@@ -106,6 +108,7 @@ DEPLOY = {
     "space_id": "jane/defect-spotter",
     "url": "https://huggingface.co/spaces/jane/defect-spotter",
     "sdk": "gradio",
+    "ui": "gradio",
     "deployed_at": "2026-11-26T02:00:00+00:00",
 }
 

@@ -29,6 +29,8 @@ from conftest import run_pocgen
 from playwright.sync_api import Page, expect, sync_playwright
 from smoke_project import smoke_project
 
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.training]
+
 # Keep Chromium from calling home on a closed network (see the notes on testing demo apps).
 CHROMIUM_FLAGS = [
     "--no-sandbox",

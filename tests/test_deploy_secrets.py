@@ -25,6 +25,8 @@ from pocgen.deploy.paths import EXAMPLE_MAX_BYTES, SPACE_DIR
 from pocgen.deploy.secrets import SHOWN_FINDINGS, find_secrets
 from pocgen.errors import PocgenError
 
+pytestmark = [pytest.mark.server, pytest.mark.training]
+
 pytest_plugins = ["deploy_fixtures"]
 
 RANDOM = "Q7vX2mK9pL4sR8tW1yB6nD3fH5jZ0cG"  # 31 mixed characters, high entropy

@@ -32,6 +32,8 @@ from pocgen.deploy import frontmatter
 from pocgen.deploy.paths import MODEL_MAX_BYTES, SPACE_DIR
 from pocgen.deploy.web import RUNTIME_MODULE, RUNTIME_WASM
 
+pytestmark = [pytest.mark.server, pytest.mark.training]
+
 pytest_plugins = ["deploy_fixtures"]
 
 

@@ -23,6 +23,8 @@ from pocgen.templating.engines import RenderOptions
 from pocgen.templating.new import create_project
 from pocgen.templating.registry import builtin_root
 
+pytestmark = pytest.mark.matrix
+
 TEMPLATE = builtin_root() / "poc" / "template"
 TASKS = ["object-detection", "image-classification", "text-classification"]
 UIS = ["gradio", "streamlit", "both"]

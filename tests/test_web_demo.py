@@ -28,6 +28,8 @@ from playwright.sync_api import Page, expect
 from smoke_project import package_of, project_env, smoke_project
 from test_demo_browser import chromium_page
 
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.training]
+
 PROJECTS = {
     "image-classification": "Defect Spotter",
     "object-detection": "Tool Finder",

@@ -296,7 +296,12 @@ def writeup(
             raise PocgenError(problem)
         console.print("README.md is up to date with the project's artifacts.")
         return
-    for line in summary(run_writeup(project, force=force)):
+    try:
+        result = run_writeup(project, force=force)
+    except KeyboardInterrupt:  # write_all put back what it had moved and removed what it staged
+        err_console.print("interrupted: the writeup wrote all its files or none.", highlight=False)
+        raise typer.Exit(130) from None
+    for line in summary(result):
         console.print(line, markup=False, highlight=False)
 
 

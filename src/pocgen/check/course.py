@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pocgen.check.rubric import Rubric, RubricItem, load_rubric, parse_items, read_yaml
+from pocgen.contract import template_engine
 from pocgen.errors import PocgenError
 from pocgen.templating.registry import TemplateEntry
 
@@ -245,10 +246,8 @@ def course_templates(source: str | None = None) -> list[TemplateEntry]:
 def _engine_of(template: str) -> str:
     """The engine of a local or built-in template; '?' for a git URL we do not clone to list."""
     from pocgen.templating.registry import find
-    from pocgen.templating.sources import detect_engine
 
     entry = find(template)
     if entry is not None:
         return entry.engine
-    folder = Path(template)
-    return detect_engine(folder) if folder.is_dir() else "?"
+    return template_engine(Path(template)) or "?"

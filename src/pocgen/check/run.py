@@ -19,10 +19,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pocgen.check import probes
-from pocgen.check.items import CHECKS, Context, Status, Verdict
+from pocgen.check.items import Context, Status, Verdict
 from pocgen.check.rubric import Rubric, RubricItem, load_rubric
 from pocgen.errors import PocgenError
-from pocgen.project import load_project
+from pocgen.project import load_project, project_python
 
 SCHEMA_VERSION = 1
 SCORES: dict[str, float] = {"pass": 1.0, "warn": 0.5, "fail": 0.0}
@@ -81,7 +81,7 @@ class CheckReport:
 
 def _run_command(item: RubricItem, root: Path) -> Verdict:
     """Run a rubric command with the project's interpreter first on PATH, so `python` is its own."""
-    python_dir = str(Path(probes.project_python(root)).parent)
+    python_dir = str(Path(project_python(root)).parent)
     env = {**os.environ, "PATH": python_dir + os.pathsep + os.environ.get("PATH", "")}
     outcome = probes.run_command(item.command or "", root, COMMAND_TIMEOUT, env=env)
     if not outcome.ok:
@@ -106,13 +106,20 @@ def run_check(
     console: Console | None = None,
 ) -> CheckReport:
     """Grade the project at `root`; the spinner goes to stderr so `--json` stays clean on stdout."""
+    return grade(Context(load_project(root), locked), rubric, trust, console)
+
+
+def grade(
+    context: Context, rubric: Rubric, trust: bool = False, console: Console | None = None
+) -> CheckReport:
+    """Grade the project `context` holds against `rubric`. Grading one context against several
+    rubrics runs each built-in check once (`Context.verdict`)."""
     commands = [item.id for item in rubric.items if item.command]
     if rubric.remote and commands and not trust:
         raise PocgenError(
             f"rubric {rubric.source} came from the network and runs commands "
             f"({', '.join(commands)}); read them, then rerun with --trust to allow them."
         )
-    context = Context(load_project(root), locked)
     results: list[ItemResult] = []
     progress = Progress(
         SpinnerColumn(),
@@ -126,7 +133,7 @@ def run_check(
         for item in rubric.items:
             progress.update(task, description=f"checking: {item.title}")
             if item.check:
-                verdict = CHECKS[item.check](context, item.threshold)
+                verdict = context.verdict(item.check, item.threshold)
             else:
                 verdict = _run_command(item, context.root)
             results.append(

@@ -34,6 +34,7 @@ from pocgen.deploy.paths import (
 from pocgen.deploy.secrets import refuse_secrets
 from pocgen.deploy.web import EXAMPLE_COUNT, build_web
 from pocgen.errors import PocgenError
+from pocgen.files import read_text
 
 APP_FILE = "app.py"
 WEB_APP_FILE = "index.html"
@@ -176,7 +177,11 @@ def readme_images(body: str) -> list[str]:
 def _card(builder: _Builder, meta: dict[str, Any]) -> None:
     """README.md: the front matter, then the project's README (the writeup) and its figures."""
     readme = contained(builder.project, "README.md", Source("the README", ("README.md",)))
-    body = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {meta['title']}\n"
+    body = (
+        read_text(readme, "README.md", "pocgen deploy").replace("\r\n", "\n")
+        if readme.is_file()
+        else f"# {meta['title']}\n"
+    )
     for figure in readme_images(body):
         if contained(builder.project, figure, FIGURES).is_file():
             builder.copy(figure, rule=FIGURES)

@@ -20,6 +20,7 @@ from pocgen.deploy.build import SpaceBuild, build_space
 from pocgen.deploy.choice import choose
 from pocgen.deploy.frontmatter import render
 from pocgen.errors import PocgenError
+from pocgen.files import write_all
 from pocgen.project import load_project
 
 DEPLOY_REPORT = Path("reports/deploy.json")
@@ -55,7 +56,6 @@ def show_plan(build: SpaceBuild, console: Console) -> None:
 def record(project: Path, space_id: str, url: str, build: SpaceBuild) -> Path:
     """Write reports/deploy.json: the writeup and `pocgen check` read the Space's URL from it."""
     path = project / DEPLOY_REPORT
-    path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "space_id": space_id,
         "url": url,
@@ -63,7 +63,7 @@ def record(project: Path, space_id: str, url: str, build: SpaceBuild) -> Path:
         "ui": build.ui,
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_all({path: json.dumps(report, indent=2) + "\n"})
     return path
 
 
@@ -107,7 +107,7 @@ def ask_hub(answers: dict[str, Any], options: DeployOptions) -> HubSession | str
 def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str, str] | None:
     """Choose the demo, build the Space folder and, unless it is a dry run, upload it; returns
     the deploy record. Nothing is created on the Hub before the build has passed its checks."""
-    answers = load_project(project).answers
+    answers = dict(load_project(project).answers)
     hub = ask_hub(answers, options)
     if isinstance(hub, HubSession):
         choice = choose(answers, options.ui, options.hardware, hub.me, hub.namespace)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from pocgen.deploy.paths import (
     refuse_symlinks,
 )
 from pocgen.errors import PocgenError
+from pocgen.project import project_python
 
 EXAMPLE_COUNT = 8
 RUNTIME_WASM = "ort/ort-wasm-simd-threaded.wasm"
@@ -46,12 +46,6 @@ PROJECT_FILES = ("models/model.onnx", "models/labels.json", "reports/metrics.jso
 PRIVATE_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "POCGEN_SPACE_SECRET_")
 
 
-def interpreter(project: Path) -> str:
-    """The project's own Python (its .venv) if it has one, else the one running pocgen."""
-    venv = project / ".venv" / "bin" / "python"
-    return str(venv) if venv.is_file() else sys.executable
-
-
 def builder_env(project: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(PRIVATE_ENV)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))
@@ -67,7 +61,7 @@ def run_builder(project: Path, package: str, folder: Path) -> None:
             "to add it, or deploy the Python app with --ui gradio or --ui streamlit."
         )
     completed = subprocess.run(
-        [interpreter(project), "-m", package, "web", "--build", str(folder)],
+        [project_python(project), "-m", package, "web", "--build", str(folder)],
         cwd=project,
         env=builder_env(project),
         capture_output=True,

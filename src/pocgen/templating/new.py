@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pocgen import topics
+from pocgen.contract import recorded_answers
 from pocgen.templating import answers, engines, sources, staging
 from pocgen.templating.engines import RenderOptions
 
@@ -37,16 +36,9 @@ def quickstart_commands(project: Path) -> list[str]:
     return [line for line in match.group(1).splitlines() if line.strip()] if match else []
 
 
-def _recorded_answers(project: Path) -> dict[str, Any]:
-    for name in (".copier-answers.yml", ".pocgen.yml"):
-        if (project / name).is_file():
-            recorded = yaml.safe_load((project / name).read_text(encoding="utf-8")) or {}
-            return recorded.get("context", recorded)
-    return {}
-
-
 def _worn_topic_warnings(project: Path) -> list[str]:
-    texts = [str(value) for key, value in _recorded_answers(project).items() if key[0] != "_"]
+    answers = recorded_answers(project) or {}
+    texts = [str(value) for key, value in answers.items() if not str(key).startswith("_")]
     topic = topics.worn_topic(*texts)
     return [topics.warning(topic)] if topic else []
 

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
+from pocgen.contract import template_engine
 from pocgen.errors import PocgenError
 
 Engine = Literal["copier", "cookiecutter"]
@@ -41,10 +42,9 @@ class ResolvedTemplate:
 
 def detect_engine(folder: Path) -> Engine:
     """Copier if the folder has copier.yml/copier.yaml, Cookiecutter if it has cookiecutter.json."""
-    if (folder / "copier.yml").is_file() or (folder / "copier.yaml").is_file():
-        return "copier"
-    if (folder / "cookiecutter.json").is_file():
-        return "cookiecutter"
+    engine = template_engine(folder)
+    if engine is not None:
+        return cast(Engine, engine)
     raise PocgenError(
         f"{folder} is not a template: it has neither copier.yml nor cookiecutter.json. "
         "Point --template at a Copier or Cookiecutter template folder."

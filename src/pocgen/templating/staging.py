@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocgen.errors import PocgenError
+from pocgen.files import WriteFailed, interrupts_deferred, write_all
 from pocgen.templating.sources import git
 
 
@@ -60,30 +60,6 @@ def staging_area(dest: Path) -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM while files are renamed into place (milliseconds): once the
-    first rename happened, finishing is the only way to leave the tree whole."""
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, signal.SIG_IGN) for number in held}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-def _make_parents(folder: Path, created: list[Path]) -> None:
-    """`mkdir -p`, remembering each folder it made so a failure can remove them again."""
-    missing = []
-    while not folder.exists() and not folder.is_symlink():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        path.mkdir()
-        created.append(path)
-
-
 def move_into_place(rendered: Path, dest: Path) -> None:
     """Move a finished render to `dest`: a rename when it is new; with --force, every file is
     first written next to its target, and only when all of them could be are they renamed over
@@ -96,28 +72,10 @@ def move_into_place(rendered: Path, dest: Path) -> None:
     except OSError as error:
         raise _unwritable(dest, error) from None
     names = sorted(path.relative_to(rendered) for path in rendered.rglob("*") if not path.is_dir())
-    created: list[Path] = []
-    staged: list[tuple[Path, Path]] = []
     try:
-        for name in names:
-            target = dest / name
-            if target.is_dir() and not target.is_symlink():
-                raise IsADirectoryError(21, "a folder is in the way", str(target))
-            _make_parents(target.parent, created)
-            temporary = target.with_name(f".{target.name}.pocgen-new")
-            staged.append((temporary, target))  # before the copy: a half-copied file goes too
-            shutil.copy2(rendered / name, temporary, follow_symlinks=False)
-    except BaseException as error:  # Ctrl-C too: no stray temporary file is left behind
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        for folder in reversed(created):
-            folder.rmdir()
-        if isinstance(error, OSError):
-            raise _unwritable(dest, error) from None
-        raise
-    with _interrupts_deferred():
-        for temporary, target in staged:
-            os.replace(temporary, target)
+        write_all({dest / name: rendered / name for name in names})
+    except WriteFailed as error:
+        raise _unwritable(dest, error) from None
 
 
 # An update's changes go through a journal in the project's git folder: every new file is written
@@ -185,7 +143,7 @@ def recover(project: Path) -> bool:
             f"`pocgen update {top / plan['prefix']}` to finish it first."
         )
     try:
-        with _interrupts_deferred():
+        with interrupts_deferred():
             _finish(journal, project)
     except OSError as error:
         raise _stopped_halfway(journal, project, error) from None
@@ -226,7 +184,7 @@ def replace_files(project: Path, finished: Path, changes: Changes) -> None:
         shutil.rmtree(pending, ignore_errors=True)
         raise
     try:
-        with _interrupts_deferred():
+        with interrupts_deferred():
             os.rename(pending, journal)  # the commit point
             _finish(journal, project)
     except OSError as error:

@@ -21,6 +21,7 @@ from unittest.mock import patch
 
 import yaml
 
+from pocgen.contract import read_record
 from pocgen.errors import PocgenError, one_line
 from pocgen.templating import merge
 from pocgen.templating.answers import check_known
@@ -190,7 +191,7 @@ def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
     The hooks run once, for the new version: the old one is rendered only to compute the
     change, and its hooks already ran when the project was made.
     """
-    record = yaml.safe_load((project / RECORD_FILE).read_text(encoding="utf-8")) or {}
+    record = read_record(project / RECORD_FILE)
     source, old_commit = record.get("template"), record.get("commit")
     if not source or not old_commit:
         raise PocgenError(

@@ -15,6 +15,7 @@ from unittest.mock import patch
 
 import yaml
 
+from pocgen.contract import read_record
 from pocgen.errors import PocgenError, one_line
 from pocgen.templating import snapshots
 from pocgen.templating.answers import check_known
@@ -210,7 +211,7 @@ def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
     from copier import run_update
 
     answers_file = project / ANSWERS_FILE
-    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
+    answers = read_record(answers_file)
     source = str(answers.get("_src_path", ""))
     builtin = snapshots.builtin_name(source)
     with tempfile.TemporaryDirectory(prefix="pocgen-versions-") as versions:
@@ -233,7 +234,7 @@ def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
             )
             check_known(data, set(worker.template.questions_data), builtin or source)
     if builtin:
-        updated = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
+        updated = read_record(answers_file)
         _write_answers(
             project,
             {"_commit": version, "_src_path": snapshots.source_of(builtin)}
