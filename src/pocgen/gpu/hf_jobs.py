@@ -58,7 +58,7 @@ class HfJobsEngine:
         for item in hardware:
             if item.name == flavor:
                 per_unit = float(item.unit_cost_usd)
-                return per_unit * 60 if item.unit_label == "minute" else per_unit
+                return round(per_unit * 60 if item.unit_label == "minute" else per_unit, 4)
         gpus = [item.name for item in hardware if item.accelerator is not None]
         raise PocgenError(
             f"--flavor {flavor} is not a Jobs flavor; GPU flavors: {', '.join(gpus)}."

@@ -129,8 +129,9 @@ def fetch_results(account: HubAccount, repo_id: str, into: Path) -> str:
     local cache" error, which would hide a refused token.
     """
     from huggingface_hub import snapshot_download
+    from huggingface_hub.utils import disable_progress_bars
 
-    with errors(account, repo_id):
+    with errors(account, repo_id), disable_progress_bars():
         revision = str(account.api.repo_info(repo_id).sha)
         snapshot_download(
             repo_id,

@@ -59,12 +59,12 @@ def slug_with(slug: str, suffix: str) -> str:
 
 
 def backoff() -> Iterator[float]:
-    """Seconds to wait between polls: quick at first, then every 30 s (Kaggle runs take minutes
-    to hours, and a stand-in's seconds)."""
+    """Seconds to wait between polls: quick at first (a stand-in's run takes seconds), then every
+    15 s (a Kaggle run takes minutes to hours)."""
     delay = 1.0
     while True:
         yield delay
-        delay = min(delay * 2, 30.0)
+        delay = min(delay * 1.5, 15.0)
 
 
 @contextlib.contextmanager

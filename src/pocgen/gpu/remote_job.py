@@ -127,10 +127,7 @@ def main(argv: list[str]) -> None:
     settings = json.loads((project / SETTINGS).read_text(encoding="utf-8"))
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     extra = ["huggingface_hub>=1.0"] if settings.get("results_repo") else []
-    run(
-        [sys.executable, "-m", "pip", "install", "--progress-bar", "off", "-e", ".", *extra],
-        project,
-    )
+    run([sys.executable, "-m", "pip", "install", "--quiet", "-e", ".", *extra], project)
     before = snapshot(project)
     seconds = {
         stage: run([sys.executable, "-m", settings["package"], stage], project)

@@ -136,7 +136,10 @@ def bring_back(
         raise PocgenError(why_not(record, state, followed))
     with tempfile.TemporaryDirectory(prefix="pocgen-gpu-") as scratch:
         fetched = Path(scratch)
-        engine.fetch(record, fetched)
+        with console.status(
+            f"Downloading the results of {record.job_id or record.results_repo}..."
+        ):
+            engine.fetch(record, fetched)
         report = {**run_report(fetched, record), **engine.facts(record, state)}
         (fetched / GPU_REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         placed = place(project.root, fetched, record.submitted_timestamp, force)
@@ -157,7 +160,9 @@ def show_pulled(placed: Placed, report: dict[str, Any], console: Console) -> Non
     line = f"Trained on {where}{flavor} in {duration(report.get('train_seconds'))}"
     if report.get("job_seconds") is not None:
         line += f"; the job ran {duration(report['job_seconds'])}"
-    if report.get("cost_usd") is not None:
+    if report.get("cost_usd") == 0:
+        line += " (free)"
+    elif report.get("cost_usd") is not None:
         line += f", about ${report['cost_usd']:.2f}"
     console.print(line + ".", highlight=False)
     if not str(report.get("device") or "").startswith("cuda"):

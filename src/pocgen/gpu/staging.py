@@ -157,6 +157,7 @@ def staged(
     try:
         for name, source in sources.items():
             _place(source, folder / name)
+        (folder / JOB_DIR).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(RUNNER_SOURCE, folder / RUNNER_FILE)
         (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", "utf-8")
         files = [*sources, RUNNER_FILE, SETTINGS_FILE]
