@@ -107,8 +107,7 @@ def test_a_refused_notebook_names_phone_verification(
 
 def test_without_credentials_the_error_says_where_to_get_them(classifier: Path, tmp_path: Path):
     with FakeKaggle() as kaggle:
-        env = {**kaggle_env(kaggle, tmp_path), "KAGGLE_API_TOKEN": ""}
-        env.update({name: "" for name in ("KAGGLE_USERNAME", "KAGGLE_KEY")})
+        env = {**kaggle_env(kaggle, tmp_path), "KAGGLE_API_TOKEN": "", "KAGGLE_USERNAME": ""}
         result = gpu(classifier, "run", "--engine", "kaggle", env=env)
         assert kaggle.datasets == {}
     assert_one_line_error(result, "no Kaggle credentials", "KAGGLE_API_TOKEN")

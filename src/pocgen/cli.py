@@ -14,6 +14,7 @@ import click
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 
 from pocgen import __version__
 from pocgen.errors import PocgenError
@@ -63,7 +64,10 @@ def main() -> None:
     try:
         app(prog_name="pocgen")
     except PocgenError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        # escape: a message may hold brackets (`pip install 'pocgen[kaggle]'`), not markup
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+        )
         sys.exit(error.exit_code)
 
 

@@ -117,7 +117,9 @@ def signed_in_client() -> Any:
         with kaggle_errors("the sign-in"), contextlib.redirect_stdout(quiet):
             api.authenticate()
     except SystemExit:
-        raise PocgenError(f"no Kaggle credentials found: {TOKEN_HELP}.") from None
+        api.config_values = {}
+    if not api.config_values.get("username"):  # also an empty KAGGLE_USERNAME
+        raise PocgenError(f"no Kaggle credentials found: {TOKEN_HELP}.")
     return api
 
 
