@@ -34,8 +34,8 @@ def colab_link(project: Path) -> str | None:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     match = GITHUB_REMOTE.match(git("remote", "get-url", "origin"))
-    branch = git("rev-parse", "--abbrev-ref", "HEAD")
-    if not match or not branch or branch == "HEAD":
+    branch = git("symbolic-ref", "--short", "HEAD")  # fails on a detached HEAD
+    if not match or not branch:
         return None
     owner, repo = match.groups()
     return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{NOTEBOOK}"
