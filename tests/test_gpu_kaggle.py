@@ -78,10 +78,13 @@ def test_a_kaggle_run_trains_in_a_private_notebook_and_brings_the_results_home(
     canceled = gpu(classifier, "cancel", env=env)  # a finished run: nothing to cancel
     assert canceled.exit_code == 0 and "nothing to cancel" in canceled.stdout
 
-    # A second run uploads a new version of the same dataset, and trains on it.
-    again = gpu(classifier, "run", "--engine", "kaggle", env=env)
+    # A second run uploads a new version of the same dataset and pushes the notebook again.
+    first_run = kernel
+    again = gpu(classifier, "run", "--engine", "kaggle", "--detach", env=env)
     assert again.exit_code == 0, again.stderr
     assert kaggle.datasets[DATASET].versions == 2
+    assert kaggle.kernels[KERNEL] is not first_run
+    assert record_of(classifier)["run_id"] != report["run_id"]
 
 
 def test_a_failing_notebook_shows_its_log_and_exits_1(

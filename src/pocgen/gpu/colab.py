@@ -41,27 +41,8 @@ def colab_link(project: Path) -> str | None:
     return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{NOTEBOOK}"
 
 
-class ColabEngine:
+class ColabEngine(hub.HubEngine):
     name = "colab"
-
-    def __init__(self, account: hub.HubAccount) -> None:
-        self.account = account
-
-    @classmethod
-    def connect(cls, options: RunOptions | None, answers: dict[str, Any]) -> ColabEngine:
-        options = options or RunOptions()
-        return cls(hub.connect(options.endpoint, options.namespace, answers))
-
-    @classmethod
-    def reconnect(cls, record: JobRecord) -> ColabEngine:
-        return cls(hub.connect(record.endpoint, record.namespace, {}))
-
-    def settings(self, slug: str, options: RunOptions) -> dict[str, Any]:
-        return {
-            "engine": self.name,
-            "flavor": None,
-            "results_repo": self.account.results_repo(slug),
-        }
 
     def submit(self, staged: StagedProject, options: RunOptions, console: Console) -> JobRecord:
         if not (staged.project / NOTEBOOK).is_file():
@@ -69,9 +50,7 @@ class ColabEngine:
                 f"{NOTEBOOK} is missing: the Colab route needs the notebook that image projects "
                 "get (render with notebooks, or `pocgen update`); or use --engine kaggle."
             )
-        results_repo = self.account.results_repo(staged.slug)
-        hub.private_repo(self.account, results_repo, "model", hub.RESULTS_RECORD)
-        revision = hub.upload_project(self.account, staged, console)
+        results_repo, revision = self.upload(staged, console)
         link = colab_link(staged.project)
         where = link or (
             f"the Open in Colab badge of your README once the project is on GitHub, or upload "
@@ -115,10 +94,6 @@ class ColabEngine:
             "a Colab run is not pocgen's to stop: stop the notebook in Colab (Runtime > "
             "Disconnect and delete runtime); `pocgen gpu run --force` starts over."
         )
-
-    def fetch(self, record: JobRecord, into: Path) -> None:
-        assert record.results_repo is not None
-        hub.fetch_results(self.account, record.results_repo, into)
 
     def facts(self, record: JobRecord, state: JobState) -> dict[str, Any]:
         return {"results_repo": record.results_repo}

@@ -11,7 +11,6 @@ timeout (the Hub's default is 30 minutes).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -29,27 +28,9 @@ DEFAULT_IMAGE = "pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime"
 MOUNT = "/input"
 
 
-class HfJobsEngine:
+class HfJobsEngine(hub.HubEngine):
     name = "hf"
-
-    def __init__(self, account: hub.HubAccount) -> None:
-        self.account = account
-
-    @classmethod
-    def connect(cls, options: RunOptions | None, answers: dict[str, Any]) -> HfJobsEngine:
-        options = options or RunOptions()
-        return cls(hub.connect(options.endpoint, options.namespace, answers))
-
-    @classmethod
-    def reconnect(cls, record: JobRecord) -> HfJobsEngine:
-        return cls(hub.connect(record.endpoint, record.namespace, {}))
-
-    def settings(self, slug: str, options: RunOptions) -> dict[str, Any]:
-        return {
-            "engine": self.name,
-            "flavor": options.flavor or DEFAULT_FLAVOR,
-            "results_repo": self.account.results_repo(slug),
-        }
+    default_flavor = DEFAULT_FLAVOR
 
     def price_per_hour(self, flavor: str) -> float:
         """The flavor's price from the Hub's hardware list; an unknown flavor is refused."""
@@ -75,9 +56,7 @@ class HfJobsEngine:
             f"${price * timeout / 3600:.2f}, billed per minute of running time.",
             highlight=False,
         )
-        results_repo = self.account.results_repo(staged.slug)
-        hub.private_repo(self.account, results_repo, "model", hub.RESULTS_RECORD)
-        revision = hub.upload_project(self.account, staged, console)
+        results_repo, revision = self.upload(staged, console)
         data_repo = self.account.data_repo(staged.slug)
         with hub.errors(self.account, self.account.namespace):
             job = self.account.api.run_job(
@@ -133,10 +112,6 @@ class HfJobsEngine:
     def cancel(self, record: JobRecord) -> None:
         with hub.errors(self.account, f"job {record.job_id}"):
             self.account.api.cancel_job(job_id=record.job_id, namespace=record.namespace)
-
-    def fetch(self, record: JobRecord, into: Path) -> None:
-        assert record.results_repo is not None
-        hub.fetch_results(self.account, record.results_repo, into)
 
     def facts(self, record: JobRecord, state: JobState) -> dict[str, Any]:
         seconds = state.running_seconds

@@ -9,6 +9,7 @@ use a repo that is public or that holds files pocgen did not put there.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from rich.console import Console
 
 from pocgen.deploy import upload as hub_client
 from pocgen.errors import PocgenError
+from pocgen.gpu.engine import RunOptions
+from pocgen.gpu.record import JobRecord
 from pocgen.gpu.staging import SETTINGS_FILE, StagedProject
 
 RESULTS_RECORD = "reports/gpu.json"
@@ -146,8 +149,6 @@ def fetch_results(account: HubAccount, repo_id: str, into: Path) -> str:
 
 def results_run_id(account: HubAccount, repo_id: str) -> str | None:
     """The run whose results the repo holds now (from its reports/gpu.json), or None."""
-    import json
-
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
 
@@ -162,3 +163,41 @@ def results_run_id(account: HubAccount, repo_id: str) -> str | None:
         return json.loads(Path(path).read_text(encoding="utf-8")).get("run_id")
     except (ValueError, AttributeError):
         return None
+
+
+class HubEngine:
+    """What the two Hugging Face engines share: the account, the job's settings, the upload of
+    the project next to its results repo, and fetching the results from there."""
+
+    name = ""
+    default_flavor: str | None = None
+
+    def __init__(self, account: HubAccount) -> None:
+        self.account = account
+
+    @classmethod
+    def connect(cls, options: RunOptions | None, answers: dict[str, Any]) -> Any:
+        options = options or RunOptions()
+        return cls(connect(options.endpoint, options.namespace, answers))
+
+    @classmethod
+    def reconnect(cls, record: JobRecord) -> Any:
+        return cls(connect(record.endpoint, record.namespace, {}))
+
+    def settings(self, slug: str, options: RunOptions) -> dict[str, Any]:
+        return {
+            "engine": self.name,
+            "flavor": options.flavor or self.default_flavor,
+            "results_repo": self.account.results_repo(slug),
+        }
+
+    def upload(self, staged: StagedProject, console: Console) -> tuple[str, str]:
+        """Make sure the results repo is pocgen's and private, then upload the project; returns
+        the results repo and the uploaded commit."""
+        results_repo = self.account.results_repo(staged.slug)
+        private_repo(self.account, results_repo, "model", RESULTS_RECORD)
+        return results_repo, upload_project(self.account, staged, console)
+
+    def fetch(self, record: JobRecord, into: Path) -> None:
+        assert record.results_repo is not None
+        fetch_results(self.account, record.results_repo, into)
