@@ -18,7 +18,7 @@ from rich.console import Console
 
 from pocgen.errors import PocgenError
 from pocgen.gpu import record as records
-from pocgen.gpu.engine import ENGINES, Engine, JobState, RunOptions, duration
+from pocgen.gpu.engine import ENGINES, Engine, JobState, RunOptions, duration, parse_timeout
 from pocgen.gpu.record import JobRecord
 from pocgen.gpu.results import GPU_REPORT, Placed, place, run_report
 from pocgen.gpu.staging import staged
@@ -49,7 +49,7 @@ def engine_class(name: str) -> Any:
 def check_can_run(project: Project, options: RunOptions) -> None:
     """Everything refused before any account is asked or any file leaves the machine."""
     engine_class(options.engine)
-    options.timeout_seconds  # noqa: B018 - parses --timeout, refusing a bad one now
+    parse_timeout(options.timeout)
     if not project.image_task and not options.force:
         raise PocgenError(
             "this is a text project: TF-IDF and logistic regression train on a CPU in seconds "
@@ -57,7 +57,7 @@ def check_can_run(project: Project, options: RunOptions) -> None:
             "train with `make pipeline`, or pass --force to run it on a GPU anyway."
         )
     existing = records.load(project.root)
-    unpulled = existing and not existing.pulled_at and existing.status not in ABANDONED
+    unpulled = bool(existing and not existing.pulled_at and existing.status not in ABANDONED)
     if existing and unpulled and not options.force:
         raise PocgenError(
             f"a GPU run is recorded ({existing.engine}, {existing.job_id or existing.data_repo}, "
