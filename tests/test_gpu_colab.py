@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import git, git_init
+from conftest import git, git_init, run_pocgen
 from deploy_helpers import assert_one_line_error
 from fake_hub import FakeHub
 from gpu_helpers import gpu, ready_to_train, record_of
@@ -174,3 +174,20 @@ def test_the_notebook_can_take_the_code_from_git(
     assert (copy / "data" / "splits" / "train.csv").read_bytes() == (
         project / "data" / "splits" / "train.csv"
     ).read_bytes()
+
+
+def test_pocgen_check_leaves_the_colab_notebook_to_colab(tmp_path: Path):
+    """`pocgen check` runs a project's notebooks; this one needs a GPU and a Hub token."""
+    project = render(tmp_path / "spotter", task="image-classification")
+    for numbered in (project / "notebooks").glob("[0-9]*.ipynb"):
+        numbered.unlink()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran')")])
+    nbformat.write(notebook, project / "notebooks" / "01-explore-data.ipynb")
+    rubric = tmp_path / "notebooks.yaml"
+    rubric.write_text(
+        "items:\n  - {id: notebooks, title: Notebooks, weight: 1, check: notebooks_execute}\n",
+        encoding="utf-8",
+    )
+    result = run_pocgen("check", project, "--rubric", rubric, "--json")
+    (item,) = json.loads(result.stdout)["items"]
+    assert item["status"] == "pass" and item["evidence"].startswith("1 notebooks ran"), item
