@@ -100,6 +100,11 @@ def run_on_gpu(project_dir: Path, options: RunOptions, console: Console) -> JobR
             highlight=False,
             soft_wrap=True,
         )
+    if options.detach and options.engine != "colab":
+        console.print(
+            "Detached: `pocgen gpu status` shows the job, `pocgen gpu pull` waits for it and "
+            "brings models/ and reports/ back, `pocgen gpu cancel` stops it."
+        )
     if options.detach or options.engine == "colab":
         return record
     bring_back(project, record, engine, console, force=False, show_log=True)
