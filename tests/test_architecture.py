@@ -14,7 +14,7 @@ from pathlib import Path
 
 from known_artifacts import REPO_ROOT
 
-COMMAND_PACKAGES = ("templating", "writeup", "check", "deploy")
+COMMAND_PACKAGES = ("templating", "writeup", "check", "deploy", "gpu")
 
 
 def test_import_contracts_hold():

@@ -14,6 +14,7 @@ import click
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 
 from pocgen import __version__
 from pocgen.errors import PocgenError
@@ -63,7 +64,10 @@ def main() -> None:
     try:
         app(prog_name="pocgen")
     except PocgenError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        # escape: a message may hold brackets (`pip install 'pocgen[kaggle]'`), not markup
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+        )
         sys.exit(error.exit_code)
 
 
@@ -336,3 +340,112 @@ def check(
         console.print(report_table(report))
     if not report.passed:
         raise typer.Exit(1)
+
+
+gpu_app = typer.Typer(
+    help="Train on a GPU elsewhere (Hugging Face Jobs, Kaggle or Colab) and bring models/ and "
+    "reports/ back.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(gpu_app, name="gpu")
+
+
+@gpu_app.command(
+    "run",
+    epilog=_examples(
+        "pocgen gpu run",
+        "pocgen gpu run --flavor a10g-small --timeout 2h --detach",
+        "pocgen gpu run --engine kaggle",
+        "pocgen gpu run --engine colab",
+    ),
+)
+def gpu_run(
+    project: ProjectArg = Path("."),
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="hf (Hugging Face Jobs: needs credits, t4-small is $0.40/h, billed per minute), "
+            "kaggle (free weekly GPU hours; pip install 'pocgen[kaggle]') or colab (uploads the "
+            "data, then you run notebooks/train-on-colab.ipynb on Colab's free GPU)."
+        ),
+    ] = "hf",
+    flavor: Annotated[
+        str | None,
+        typer.Option(help="Hardware: a Jobs flavor (default t4-small) or a Kaggle machine shape."),
+    ] = None,
+    timeout: Annotated[
+        str, typer.Option(help="Stop the job after this long (90m, 2h, or seconds).")
+    ] = "1h",
+    namespace: Annotated[
+        str | None,
+        typer.Option(help="Hub user or organisation that runs the job and owns its repos."),
+    ] = None,
+    detach: Annotated[
+        bool,
+        typer.Option("--detach", help="Return once the job is started; `pocgen gpu pull` later."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Run a text project anyway, or start over a run not yet pulled."
+        ),
+    ] = False,
+    endpoint: Annotated[
+        str | None, typer.Option(help="Hub URL (default: HF_ENDPOINT, else huggingface.co).")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Docker image for Hugging Face Jobs (CUDA PyTorch).")
+    ] = None,
+) -> None:
+    """Train, export and evaluate the project on a GPU, then bring models/ and reports/ back.
+
+    Uploads what git tracks plus data/ (never models/, .venv, .env or .git) to a private dataset
+    on the chosen engine; the job runs the project's own stages and returns its results to a
+    private model repo (Kaggle: the notebook's output). The job is recorded in .pocgen/gpu.json.
+    """
+    from pocgen.gpu.engine import RunOptions
+    from pocgen.gpu.run import run_on_gpu
+
+    options = RunOptions(engine, flavor, timeout, namespace, detach, force, endpoint, image)
+    try:
+        run_on_gpu(project, options, console)
+    except KeyboardInterrupt:
+        err_console.print(
+            "Stopped following; the job keeps running (and billing) until it ends: "
+            "`pocgen gpu status`, `pocgen gpu pull` or `pocgen gpu cancel`.",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+
+
+@gpu_app.command("pull", epilog=_examples("pocgen gpu pull", "pocgen gpu pull --force"))
+def gpu_pull(
+    project: ProjectArg = Path("."),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace local results even if they changed after the job started."
+        ),
+    ] = False,
+) -> None:
+    """Bring the recorded GPU run's models/ and reports/ back (waits while it still runs)."""
+    from pocgen.gpu.run import pull
+
+    pull(project, force, console)
+
+
+@gpu_app.command("status", epilog=_examples("pocgen gpu status"))
+def gpu_status(project: ProjectArg = Path(".")) -> None:
+    """Show where the recorded GPU run stands and what to do next."""
+    from pocgen.gpu.run import status
+
+    status(project, console)
+
+
+@gpu_app.command("cancel", epilog=_examples("pocgen gpu cancel"))
+def gpu_cancel(project: ProjectArg = Path(".")) -> None:
+    """Stop the recorded GPU job (Hugging Face Jobs bill until a job ends)."""
+    from pocgen.gpu.run import cancel
+
+    cancel(project, console)
