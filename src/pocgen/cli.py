@@ -16,7 +16,7 @@ import typer.core
 from rich.console import Console
 
 from pocgen import __version__
-from pocgen.errors import PocgenError
+from pocgen.errors import Interrupted, PocgenError, printable, shown
 
 
 def _examples(*commands: str) -> str:
@@ -62,8 +62,11 @@ def main() -> None:
     """Console-script entry point: run the app and turn `PocgenError` into one line, exit 1."""
     try:
         app(prog_name="pocgen")
+    except Interrupted as interrupted:
+        err_console.print(shown(interrupted), highlight=False, soft_wrap=True)
+        sys.exit(interrupted.exit_code)
     except PocgenError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {shown(error)}", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
 
 
@@ -140,29 +143,28 @@ def new(
     """Create a project from a template (the built-in 'poc' unless --template says otherwise)."""
     from pocgen.templating import answers, create_project
 
-    given = answers.collect(data or [], data_file)
-    if course:
-        from pocgen.check.course import course_request
-
-        template, vcs_ref, given = course_request(course, template, vcs_ref, given)
-    options = _render_options(defaults, trust, pretend, vcs_ref)
     try:
-        created = create_project(dest, template, data=given, options=options, force=force)
-    except KeyboardInterrupt:  # the render happens in a staging folder that is already gone
-        err_console.print(f"interrupted: nothing was written to {dest}.", highlight=False)
-        raise typer.Exit(130) from None
+        given = answers.collect(data or [], data_file)
+        if course:
+            from pocgen.check.course import course_request
+
+            template, vcs_ref, given = course_request(course, template, vcs_ref, given)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {dest}.") from None
+    options = _render_options(defaults, trust, pretend, vcs_ref)
+    created = create_project(dest, template, data=given, options=options, force=force)
     for warning in created.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     if created.pretend:
         if created.files:
-            console.print(f"Would create {len(created.files)} files in {dest}:")
+            console.print(f"Would create {len(created.files)} files in {shown(dest)}:")
             for name in created.files:
-                console.print(f"  {name}", markup=False, highlight=False)
+                console.print(f"  {printable(name)}", markup=False, highlight=False)
         return
-    console.print(f"[green]Created[/] {dest} ({created.engine} template). Next steps:")
-    console.print(f"  cd {dest}", markup=False, highlight=False)
+    console.print(f"[green]Created[/] {shown(dest)} ({created.engine} template). Next steps:")
+    console.print(f"  cd {printable(dest)}", markup=False, highlight=False)
     for command in created.next_steps:
-        console.print(f"  {command}", markup=False, highlight=False)
+        console.print(f"  {printable(command)}", markup=False, highlight=False)
 
 
 @app.command(
@@ -191,8 +193,7 @@ def update(
     try:
         updated = update_project(project, data=answers.parse_pairs(data or []), options=options)
     except KeyboardInterrupt:  # the merge happens in a scratch copy; the project is untouched
-        err_console.print(f"interrupted: {project} is unchanged.", highlight=False)
-        raise typer.Exit(130) from None
+        raise Interrupted(f"interrupted: {project} is unchanged.") from None
     if updated.resumed:
         console.print(
             "Finished an update that was interrupted while moving files into place; review "
@@ -208,7 +209,7 @@ def update(
         err_console.print(
             "Conflicts left (your edit and the template's touch the same lines; both are kept "
             "between <<<<<<< and >>>>>>> markers; resolve them, then commit): "
-            + ", ".join(updated.conflicts),
+            + shown(", ".join(updated.conflicts)),
             highlight=False,
             soft_wrap=True,
         )
@@ -232,7 +233,7 @@ def templates(
     entries = course_templates(course) if course else list_templates() + course_templates()
     for entry in entries:
         source = "built-in" if entry.builtin else entry.source
-        table.add_row(entry.name, entry.description, entry.engine, source)
+        table.add_row(*map(shown, (entry.name, entry.description, entry.engine, source)))
     console.print(table)
 
 

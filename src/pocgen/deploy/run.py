@@ -19,7 +19,7 @@ from rich.table import Table
 from pocgen.deploy.build import SpaceBuild, build_space
 from pocgen.deploy.choice import choose
 from pocgen.deploy.frontmatter import render
-from pocgen.errors import PocgenError
+from pocgen.errors import PocgenError, shown
 from pocgen.project import load_project
 
 DEPLOY_REPORT = Path("reports/deploy.json")
@@ -40,13 +40,13 @@ class DeployOptions:
 
 def show_plan(build: SpaceBuild, console: Console) -> None:
     """The files with their sizes, then the README front matter, as the Space will get them."""
-    table = Table(title=f"{build.folder} ({build.ui}, sdk: {build.sdk})")
+    table = Table(title=f"{shown(build.folder)} ({build.ui}, sdk: {build.sdk})")
     table.add_column("file", overflow="fold")
     table.add_column("bytes", justify="right")
     table.add_column("from", overflow="fold")
     sizes = build.sizes()
     for name, size in sizes.items():
-        table.add_row(name, f"{size:,}", build.origins[name])
+        table.add_row(shown(name), f"{size:,}", shown(build.origins[name]))
     table.add_row("[bold]total", f"[bold]{sum(sizes.values()):,}", "")
     console.print(table)
     console.print(render(build.front_matter, "").rstrip(), markup=False, highlight=False)
@@ -139,9 +139,11 @@ def upload_build(
             hub.api, space_id, str(build.folder), build.sdk, options.private, options.hardware
         )
     report = record(project, space_id, url, build)
-    console.print(f"Deployed {space_id}: {url} (recorded in {report.relative_to(project)})")
+    console.print(
+        f"Deployed {shown(space_id)}: {shown(url)} (recorded in {report.relative_to(project)})"
+    )
     if options.wait:
         with upload.hub_errors(hub.endpoint, space_id):
             upload.wait_until_running(hub.api, space_id, console)
-        console.print(f"The Space is running: {url}")
+        console.print(f"The Space is running: {shown(url)}")
     return json.loads(report.read_text(encoding="utf-8"))

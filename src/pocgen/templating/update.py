@@ -2,7 +2,7 @@
 
 The engines merge into a scratch copy of the project (its tracked files in a git repository of
 their own), never into the project itself. Only once the merge fully succeeded are the project's
-files replaced, as one set (`staging.replace_files`), so an interrupt at any moment leaves either
+files replaced, as one set (`journal.replace_files`), so an interrupt at any moment leaves either
 the old tree or the new one with every edit.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from pocgen.errors import PocgenError
-from pocgen.templating import engines, sources, staging
+from pocgen.templating import engines, journal, sources
 from pocgen.templating.engines import RenderOptions
 
 RECORDS = {".copier-answers.yml": "copier", ".pocgen.yml": "cookiecutter"}
@@ -143,7 +143,7 @@ def _only_formatting(before: Path, after: Path) -> bool:
     return _same_version(old) == _same_version(new)
 
 
-def _changes(project: Path, scratch: Path, tracked: list[str]) -> staging.Changes:
+def _changes(project: Path, scratch: Path, tracked: list[str]) -> journal.Changes:
     after = {
         path.relative_to(scratch).as_posix()
         for path in scratch.rglob("*")
@@ -158,7 +158,7 @@ def _changes(project: Path, scratch: Path, tracked: list[str]) -> staging.Change
     if not deletes and all(name in RECORDS for name in writes):
         if all(_only_formatting(project / name, scratch / name) for name in writes):
             writes = []
-    return staging.Changes(writes, deletes)
+    return journal.Changes(writes, deletes)
 
 
 def update_project(
@@ -177,7 +177,7 @@ def update_project(
             f"{project} is not a git repository; update merges into your files, so commit them "
             "first: git init && git add -A && git commit -m 'Before update'."
         )
-    if staging.recover(project):
+    if journal.recover(project):
         return Updated(engine, _git_status(project) or [], resumed=True)
     if status:
         raise PocgenError(
@@ -193,5 +193,5 @@ def update_project(
         engines.get(engine).update(scratch, data or {}, options)
         changes = _changes(project, scratch, tracked)
         conflicts = [name for name in changes.writes if _has_conflict_markers(scratch / name)]
-        staging.replace_files(project, scratch, changes)
+        journal.replace_files(project, scratch, changes)
     return Updated(engine, changes.writes + changes.deletes, conflicts)

@@ -48,6 +48,7 @@ def _copier_errors(template: str) -> Iterator[None]:
     Copier's own explanation is passed through whole."""
     from copier.errors import (
         ConfigFileError,
+        ForbiddenPathError,
         InteractiveSessionError,
         UnsafeTemplateError,
         UserMessageError,
@@ -62,6 +63,12 @@ def _copier_errors(template: str) -> Iterator[None]:
         raise PocgenError(
             f"template {template} runs code on your machine ({one_line(error)}); read it, then "
             "pass --trust if you trust it."
+        ) from None
+    except ForbiddenPathError as error:
+        raise PocgenError(
+            f"template {template} reaches outside the project folder or the template "
+            f"({one_line(error)}: Copier refused it); nothing was written there. Do not use this "
+            "template, or ask its author to fix it."
         ) from None
     except InteractiveSessionError:
         raise PocgenError(
