@@ -5,12 +5,14 @@ hash of everything outside the destination, taken before and after.
 destination itself (and git's own index, which `git status` refreshes), so a test sees any write,
 delete or new file anywhere around the render, not only in one known place. HOME and TMPDIR point
 into the root, so `~` and temporary folders are watched too: a render that leaves a temporary
-folder behind changes the hash.
+folder behind changes the hash. Only the user's cache (XDG_CACHE_HOME, where Copier keeps its
+clones of git templates) lies outside, beside the root.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import Result
 
 SENTINELS = {
     "home/.bashrc": "# the user's shell settings\n",
@@ -52,9 +55,13 @@ class Scratch:
         return self.root / "tmp"
 
     @property
+    def cache(self) -> Path:
+        return self.root.parent / "user-cache"
+
+    @property
     def env(self) -> dict[str, str]:
-        """HOME and TMPDIR inside the root, for a pocgen subprocess."""
-        return {"HOME": str(self.home), "TMPDIR": str(self.tmp)}
+        """HOME and TMPDIR inside the root, the cache beside it, for a pocgen subprocess."""
+        return {"HOME": str(self.home), "TMPDIR": str(self.tmp), "XDG_CACHE_HOME": str(self.cache)}
 
     def watch(self) -> dict[str, str]:
         """Every path under the root but the destination: content hash, 'folder' or the
@@ -103,6 +110,34 @@ def make_scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scratch:
     (made.work / "out").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(made.home))
     monkeypatch.setenv("TMPDIR", str(made.tmp))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(made.cache))
     monkeypatch.setattr(tempfile, "tempdir", str(made.tmp))
     monkeypatch.chdir(made.work)
     return made
+
+
+def assert_one_line_refusal(result: Result, *phrases: str, progress: bool = False) -> None:
+    """A non-zero exit and one error line; `progress` allows the lines Copier prints while it
+    pretends, before that error."""
+    assert result.exit_code != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 or (progress and lines[-1].startswith("error:")), result.stderr
+    assert sum(line.startswith("error:") for line in lines) == 1, result.stderr
+    for phrase in phrases:
+        assert phrase in lines[-1], result.stderr
+
+
+def write_template(root: Path, config: dict, files: dict[str, str | Path]) -> Path:
+    """A Cookiecutter template: `files` maps a path inside the template to its text, or to a
+    Path for a symlink pointing there."""
+    root.mkdir(parents=True)
+    (root / "cookiecutter.json").write_text(json.dumps(config))
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            path.symlink_to(content)
+        else:
+            path.write_text(content)
+    return root

@@ -12,14 +12,16 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import shutil
+import subprocess
 import threading
 import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Result, commit_all, git_init, run_pocgen
-from containment_harness import Scratch, make_scratch
+from conftest import FIXTURES, commit_all, git, git_init, run_pocgen
+from containment_harness import Scratch, assert_one_line_refusal, make_scratch, write_template
 
 from pocgen.errors import PocgenError
 from pocgen.templating import RenderOptions, containment, create_project
@@ -32,33 +34,6 @@ PWNED = "PWNED"  # what a payload creates in the scratch root when code runs
 @pytest.fixture
 def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scratch:
     return make_scratch(tmp_path, monkeypatch)
-
-
-def assert_one_line_refusal(result: Result, *phrases: str, progress: bool = False) -> None:
-    """A non-zero exit and one error line; `progress` allows the lines Copier prints while it
-    pretends, before that error."""
-    assert result.exit_code != 0, result.stdout
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 or (progress and lines[-1].startswith("error:")), result.stderr
-    assert sum(line.startswith("error:") for line in lines) == 1, result.stderr
-    for phrase in phrases:
-        assert phrase in lines[-1], result.stderr
-
-
-def write_template(root: Path, config: dict, files: dict[str, str | Path]) -> Path:
-    """A Cookiecutter template: `files` maps a path inside the template to its text, or to a
-    Path for a symlink pointing there."""
-    root.mkdir(parents=True)
-    (root / "cookiecutter.json").write_text(json.dumps(config))
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, Path):
-            path.symlink_to(content)
-        else:
-            path.write_text(content)
-    return root
 
 
 def touching_extension(marker: Path) -> dict[str, str]:
@@ -517,3 +492,105 @@ def test_copier_keeps_a_symlink_inside_the_project(scratch: Scratch):
     result = run_pocgen("new", scratch.dest, "-t", template, "--defaults", env=scratch.env)
     assert result.exit_code == 0, result.stderr
     assert (scratch.dest / "docs" / "index.md").is_symlink()
+
+
+# --- git runs none of a repository's own commands ----------------------------------------------
+
+HOOKS = ["pre-commit", "post-commit", "post-checkout", "pre-auto-gc", "reference-transaction"]
+# Configuration keys that name a program git runs by itself, each set to a script that leaves
+# a sentinel named after it (commit.gpgSign makes git reach for gpg.program).
+COMMAND_SETTINGS = [
+    "core.fsmonitor",
+    "filter.evil.clean",
+    "filter.evil.smudge",
+    "filter.evil.process",
+    "diff.external",
+    "diff.evil.textconv",
+    "diff.evil.command",
+    "merge.evil.driver",
+    "core.pager",
+    "core.editor",
+    "core.sshCommand",
+    "core.askPass",
+    "credential.helper",
+    "core.alternateRefsCommand",
+    "gpg.program",
+]
+
+
+def arm_repository(repo: Path, ran: Path) -> None:
+    """Give `repo` every configured command (and hooks, in .git/hooks and core.hooksPath), each
+    a script that creates a file in `ran` and passes its input through."""
+    ran.mkdir(exist_ok=True)
+    scripts = repo.parent / f"{repo.name}-scripts"
+    scripts.mkdir()
+    for key in COMMAND_SETTINGS + [f"hook-{name}" for name in HOOKS]:
+        script = scripts / key
+        script.write_text(f'#!/bin/sh\ntouch "{ran}/{key}"\ncat\n')
+        script.chmod(0o755)
+        if key in COMMAND_SETTINGS:
+            git(repo, "config", key, str(script))
+    hooks = scripts / "hooks"
+    hooks.mkdir()
+    for name in HOOKS:
+        for folder in (hooks, repo / ".git" / "hooks"):
+            shutil.copy2(scripts / f"hook-{name}", folder / name)
+    git(repo, "config", "core.hooksPath", str(hooks))
+    (repo / ".gitattributes").write_text("* filter=evil diff=evil merge=evil\n")
+
+
+def assert_armed(repo: Path, ran: Path) -> None:
+    """Once `repo` is committed: every commit from now on is to be signed (by the armed
+    gpg.program), and the calibration: plain git in `repo` does run its commands (else the test
+    proves nothing). The sentinels made so far are removed."""
+    git(repo, "config", "commit.gpgSign", "true")
+    touched = repo / ".gitattributes"
+    touched.write_text(touched.read_text() + "\n")
+    subprocess.run(["git", "-C", str(repo), "status"], capture_output=True)
+    subprocess.run(["git", "-C", str(repo), "diff"], capture_output=True)
+    names = {path.name for path in ran.iterdir()}
+    assert "core.fsmonitor" in names and any(name.startswith("filter.") for name in names), names
+    subprocess.run(["git", "-C", str(repo), "checkout", "--", ".gitattributes"], check=True)
+    for sentinel in ran.iterdir():
+        sentinel.unlink()
+
+
+def test_a_local_git_template_runs_none_of_its_commands(scratch: Scratch):
+    template = scratch.root / "templates" / "armed"
+    shutil.copytree(FIXTURES / "copier-mini", template)
+    git_init(template)
+    ran = scratch.root / "ran"
+    arm_repository(template, ran)
+    commit_all(template, "v1")
+    assert_armed(template, ran)
+    (template / "template" / "README.md.jinja").write_text("a draft the author has not committed\n")
+    with scratch.unchanged():
+        result = run_pocgen("new", scratch.dest, "-t", template, "--defaults", env=scratch.env)
+    assert result.exit_code == 0, result.stderr
+    assert list(ran.iterdir()) == []
+    assert (scratch.dest / "README.md").read_text() == "a draft the author has not committed\n"
+
+
+@pytest.mark.parametrize("engine", ["copier", "cookiecutter"])
+def test_updating_a_project_that_arrived_with_its_git_folder_runs_none_of_its_commands(
+    scratch: Scratch, versioned_template, engine: str
+):
+    inside = {"copier": "template", "cookiecutter": "{{cookiecutter.project_slug}}"}[engine]
+    repo = versioned_template(
+        f"{engine}-mini", lambda repo: (repo / inside / "NEWS.md").write_text("v2\n")
+    )
+    trust = ["--trust"] if engine == "cookiecutter" else []  # its fixture has a hook
+    made = run_pocgen("new", scratch.dest, "-t", f"file://{repo}", "-r", "v1", "--defaults", *trust)
+    assert made.exit_code == 0, made.stderr
+    git_init(scratch.dest)
+    ran = scratch.root / "ran"
+    arm_repository(scratch.dest, ran)
+    commit_all(scratch.dest, "made at v1")
+    assert_armed(scratch.dest, ran)
+    with scratch.unchanged():
+        result = run_pocgen(
+            "update", scratch.dest, "--vcs-ref", "v2", *trust, cwd=scratch.dest, env=scratch.env
+        )
+    assert result.exit_code == 0, result.stderr
+    assert list(ran.iterdir()) == []
+    assert (scratch.dest / "NEWS.md").read_text() == "v2\n"

@@ -155,7 +155,7 @@ def test_a_json_false_positive_is_allowed_by_the_allowlist_file(project: Path, h
     assert deploy(project, hub).exit_code == 1  # flagged ...
 
     (project / ".secrets-allowlist").write_text(
-        '# a dataset version, not a secret\n"dataset_token":\n'
+        '# a dataset version, not a secret\nreports/metrics.json: "dataset_token":\n'
     )
     result = deploy(project, hub)
 
@@ -164,7 +164,7 @@ def test_a_json_false_positive_is_allowed_by_the_allowlist_file(project: Path, h
 
 
 def test_a_broken_allowlist_is_named(project: Path, hub: FakeHub):
-    (project / ".secrets-allowlist").write_text("ok\n(unclosed\n")
+    (project / ".secrets-allowlist").write_text("app.py: ok\napp.py: (unclosed\n")
 
     assert_one_line_error(deploy(project, hub), ".secrets-allowlist line 2", "regular expression")
     assert nothing_uploaded(hub)

@@ -6,6 +6,7 @@ them, so `pocgen --help` starts fast.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -162,7 +163,7 @@ def new(
                 console.print(f"  {printable(name)}", markup=False, highlight=False)
         return
     console.print(f"[green]Created[/] {shown(dest)} ({created.engine} template). Next steps:")
-    console.print(f"  cd {printable(dest)}", markup=False, highlight=False)
+    console.print(f"  cd {printable(shlex.quote(str(dest)))}", markup=False, highlight=False)
     for command in created.next_steps:
         console.print(f"  {printable(command)}", markup=False, highlight=False)
 

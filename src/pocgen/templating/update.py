@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from pocgen.errors import PocgenError
-from pocgen.templating import engines, journal, sources
+from pocgen.templating import engines, git_config, journal, sources
 from pocgen.templating.engines import RenderOptions
 
 RECORDS = {".copier-answers.yml": "copier", ".pocgen.yml": "cookiecutter"}
@@ -57,6 +57,7 @@ def _git_status(project: Path) -> list[str] | None:
         ],
         capture_output=True,
         text=True,
+        env=git_config.env(project),
     )
     if result.returncode != 0:
         return None

@@ -357,6 +357,19 @@ def _importable(folder: Path, trust: bool) -> Iterator[None]:
         sys.path[:] = saved
 
 
+@contextmanager
+def _temporary_files_in(folder: Path) -> Iterator[None]:
+    """Cookiecutter writes each hook it runs to a temporary file it never deletes; they go to
+    `folder`, inside the staging area, and leave with it."""
+    folder.mkdir()
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
 def _generate(
     folder: Path,
     root: Path,
@@ -419,6 +432,7 @@ def _run(
     check_template(folder, options.trust)
     output = into / "output"
     with _cookiecutter_errors(folder.name), ExitStack() as guards:
+        guards.enter_context(_temporary_files_in(into / "tmp"))
         if not options.trust:
             guards.enter_context(containment.confined(into, template=folder.name))
             guards.enter_context(containment.render_limits(folder.name))
