@@ -128,11 +128,15 @@ def assert_one_line_refusal(result: Result, *phrases: str, progress: bool = Fals
         assert phrase in lines[-1], result.stderr
 
 
-def write_template(root: Path, config: dict, files: dict[str, str | Path]) -> Path:
-    """A Cookiecutter template: `files` maps a path inside the template to its text, or to a
-    Path for a symlink pointing there."""
+def write_template(root: Path, config: dict | str, files: dict[str, str | Path]) -> Path:
+    """A template in `root`: a Cookiecutter one when `config` is a mapping (cookiecutter.json),
+    a Copier one when it is text (copier.yml). `files` maps a path inside the template to its
+    text, or to a Path for a symlink pointing there."""
     root.mkdir(parents=True)
-    (root / "cookiecutter.json").write_text(json.dumps(config))
+    if isinstance(config, str):
+        (root / "copier.yml").write_text(config)
+    else:
+        (root / "cookiecutter.json").write_text(json.dumps(config))
     for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)

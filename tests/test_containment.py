@@ -403,19 +403,6 @@ def test_a_course_pack_fetched_by_url_cannot_load_a_nested_extension(
 # --- Copier's side ------------------------------------------------------------------------------
 
 
-def copier_template(root: Path, config: str, files: dict[str, str | Path]) -> Path:
-    root.mkdir(parents=True)
-    (root / "copier.yml").write_text(config)
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, Path):
-            path.symlink_to(content)
-        else:
-            path.write_text(content)
-    return root
-
-
 def hostile_copier(name: str, s: Scratch) -> Path:
     root = s.root / "templates" / name
     bashrc = str(s.home / ".bashrc")
@@ -443,7 +430,7 @@ def hostile_copier(name: str, s: Scratch) -> Path:
         "subdirectory-outside": ("_subdirectory: ../../victim\nname:\n  default: x\n", {}),
     }
     config, files = cases[name]
-    return copier_template(root, config, files)
+    return write_template(root, config, files)
 
 
 COPIER_HOSTILE = [
@@ -484,7 +471,7 @@ def test_a_hostile_copier_template_changes_nothing_around_the_render(
 
 
 def test_copier_keeps_a_symlink_inside_the_project(scratch: Scratch):
-    template = copier_template(
+    template = write_template(
         scratch.root / "templates" / "links",
         "_preserve_symlinks: true\nname:\n  default: x\n",
         {"README.md": "hello\n", "docs/index.md": Path("../README.md")},

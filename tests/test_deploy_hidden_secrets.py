@@ -12,14 +12,20 @@ The planted values are assembled at run time so this file holds no credential-sh
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import json
 from pathlib import Path
 
 import pytest
 from conftest import run_pocgen
-from deploy_helpers import assert_one_line_error, deploy, nothing_uploaded, use_web_standin
+from deploy_helpers import (
+    IMAGE_ANSWERS,
+    assert_one_line_error,
+    deploy,
+    image_project,
+    nothing_uploaded,
+    use_web_standin,
+)
 from fake_hub import FakeHub
 from PIL import Image, PngImagePlugin
 
@@ -292,42 +298,21 @@ def test_onnx_strings_are_read_without_the_onnx_package():
 # --- example photos go up without their metadata, and the plan says what becomes public ----------
 
 
-def image_project(root: Path) -> Path:
-    """The files an image project's Space build reads; the model is a placeholder, since the
-    build only copies it."""
-    for name in ("app/gradio_app.py", "app/demo_support.py", "src/parts/inference.py"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text("# placeholder\n")
-    (root / "models").mkdir()
-    (root / "models/model.onnx").write_bytes(b"onnx")
-    (root / "models/labels.json").write_text('{"classes": ["bolt", "nut"]}')
-    (root / "data/raw").mkdir(parents=True)
-    (root / "data/raw/bolt.jpg").write_bytes(photo(size=(12, 8), xmp=xmp("private note")))
-    (root / "data/raw/nut.png").write_bytes(png(Author="me", GPSNote="48.85N"))
-    (root / "data/splits").mkdir()
-    with (root / "data/splits/test.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerows([["path", "label", "group"], ["data/raw/bolt.jpg", "bolt", 0]])
-        writer.writerow(["data/raw/nut.png", "nut", 1])
-    return root
-
-
-ANSWERS = {
-    "package_name": "parts",
-    "task": "image-classification",
-    "project_name": "Parts",
-    "classes": "bolt, nut",
-    "python_version": "3.11",
-    "license": "MIT",
-    "ui": "gradio",
-}
+def photo_project(root: Path) -> Path:
+    """An image project whose two examples carry metadata: a phone photo (EXIF, GPS, XMP,
+    rotated) and a PNG with text chunks."""
+    return image_project(
+        root,
+        ["data/raw/bolt.jpg,bolt,0", "data/raw/nut.png,nut,1"],
+        {"bolt.jpg": photo(xmp=xmp("private note")), "nut.png": png(Author="me", Where="48.85N")},
+    )
 
 
 def test_example_photos_go_up_without_exif_gps_or_xmp(tmp_path: Path):
-    project = image_project(tmp_path / "parts")
+    project = photo_project(tmp_path / "parts")
     original = (project / "data/raw/bolt.jpg").read_bytes()
 
-    build = build_space(project, ANSWERS, UiChoice("gradio", "--ui gradio"))
+    build = build_space(project, IMAGE_ANSWERS, UiChoice("gradio", "--ui gradio"))
 
     with Image.open(project / SPACE_DIR / "data/raw/bolt.jpg") as shipped:
         assert dict(shipped.getexif()) == {} and "xmp" not in shipped.info
@@ -341,8 +326,8 @@ def test_example_photos_go_up_without_exif_gps_or_xmp(tmp_path: Path):
 def test_the_plan_names_the_users_files_that_become_public(tmp_path: Path):
     from rich.console import Console
 
-    project = image_project(tmp_path / "parts")
-    build = build_space(project, ANSWERS, UiChoice("gradio", "--ui gradio"))
+    project = photo_project(tmp_path / "parts")
+    build = build_space(project, IMAGE_ANSWERS, UiChoice("gradio", "--ui gradio"))
     console = Console(record=True, width=300)
     show_plan(build, console)
     text = console.export_text()

@@ -266,9 +266,10 @@ def deploy(
     """Build the demo's Space folder and upload it to Hugging Face Spaces.
 
     Size caps: the model 100 MiB for --ui web, 500 MiB for gradio or streamlit; each example
-    5 MiB; any other file 5 MiB (the web runtime's .wasm 32 MiB). Every file is scanned for
-    secrets first; mark a false positive with a `pragma: allowlist secret` comment on its line,
-    or a regular expression matching the line in the project's .secrets-allowlist.
+    5 MiB; any other file 5 MiB (the web runtime's .wasm 32 MiB). Images go up without their
+    metadata. Every file is scanned for secrets first; mark a false positive with a
+    `pragma: allowlist secret` comment on its line, or a line `FILE: PATTERN` (the file and a
+    regular expression matching the flagged line) in the project's .secrets-allowlist.
     """
     from pocgen.deploy.run import DeployOptions
     from pocgen.deploy.run import deploy as deploy_project
