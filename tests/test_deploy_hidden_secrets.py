@@ -372,3 +372,16 @@ def test_deploy_web_from_the_parent_folder(project: Path, hub: FakeHub):
     )
     assert result.exit_code == 0, result.stderr
     assert (project / SPACE_DIR / "index.html").is_file()
+
+
+@pytest.mark.unit
+def test_every_kind_of_secret_is_found_inside_a_binary_file(tmp_path: Path):
+    """Each plant of the text-file test, between bytes no text scanner reads: the search of a
+    binary's printable runs keeps every line a plugin flags."""
+    from test_deploy_secrets import PLANTS
+
+    blob = b"\x00\x01\xfe".join(text.encode() for _, text, _ in PLANTS)
+    (tmp_path / "weights.bin").write_bytes(b"\x00" * 64 + blob + b"\xff" * 64)
+    found = find_secrets(tmp_path, {"weights.bin": "weights.bin"}, tmp_path)
+    kinds = {kind for finding in found for kind in finding.kinds}
+    assert {want for _, _, want in PLANTS if want} <= kinds, kinds

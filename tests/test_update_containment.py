@@ -187,3 +187,25 @@ def test_a_tracked_symlink_is_never_merged_through(scratch: Scratch, versioned_t
         assert (project / "NEWS.md").read_text() == "v2\n"  # the rest of the update arrived
     else:
         assert_one_line_refusal(result, "README.md")
+
+
+def test_a_record_that_is_a_symlink_is_never_rewritten(scratch: Scratch, versioned_template):
+    """`.pocgen.yml` linked to a file outside the project (holding the same record): the update
+    would rewrite that file; it is refused instead."""
+    repo = versioned_template(
+        "cookiecutter-mini",
+        lambda repo: (repo / "{{cookiecutter.project_slug}}" / "NEWS.md").write_text("v2\n"),
+    )
+    made = run_pocgen(
+        "new", scratch.dest, "-t", f"file://{repo}", "-r", "v1", "--defaults", "--trust"
+    )
+    assert made.exit_code == 0, made.stderr
+    outside = scratch.root / "victim" / "record.yml"
+    outside.write_text((scratch.dest / ".pocgen.yml").read_text())
+    (scratch.dest / ".pocgen.yml").unlink()
+    (scratch.dest / ".pocgen.yml").symlink_to(outside)
+    git_init(scratch.dest)
+    commit_all(scratch.dest, "made at v1, the record kept elsewhere")
+    with scratch.unchanged():
+        result = run_pocgen("update", scratch.dest, "--trust", env=scratch.env)
+    assert_one_line_refusal(result, ".pocgen.yml is a symlink")

@@ -28,8 +28,10 @@ from typing import Any
 # Tried in order: cp1252 covers Windows-made text, latin-1 decodes any byte.
 TEXT_ENCODINGS = ("utf-8", "cp1252", "latin-1")
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"II*\0", b"MM\0*")
-PRINTABLE_RUN = re.compile(rb"[\x20-\x7e\t]{8,}")
-UTF16_RUN = re.compile(rb"(?:[\x20-\x7e]\x00){8,}")
+# Printable ASCII (and tab) kept, every other byte made 0: runs of 8 or more are the strings.
+PRINTABLE = bytes(byte if 0x20 <= byte <= 0x7E or byte == 9 else 0 for byte in range(256))
+RUN = re.compile(rb"[^\x00]{8,}")
+ZERO_TO_MASK = bytes(0xFF if byte == 0 else 0 for byte in range(256))
 DATA_URI = re.compile(r"data:image/[a-z+.-]+;base64,([A-Za-z0-9+/=\s]{16,})")
 PROTOBUF_DEPTH = 16
 # EXIF sub-folders of tags Pillow reads on request: Exif, GPS, Interoperability.
@@ -77,12 +79,24 @@ def pieces(path: Path) -> list[Piece]:
     return found
 
 
+def _runs(data: bytes) -> Iterator[str]:
+    for match in RUN.finditer(data.translate(PRINTABLE)):
+        yield match.group().decode("ascii")
+
+
 def printable_runs(data: bytes, place: str = "bytes") -> Iterator[Piece]:
-    """Runs of printable characters, ASCII and UTF-16, as `strings` finds them."""
-    for match in PRINTABLE_RUN.finditer(data):
-        yield Piece(place, match.group().decode("ascii"))
-    for match in UTF16_RUN.finditer(data):
-        yield Piece(place, match.group().decode("utf-16-le"))
+    """Runs of printable characters, ASCII and UTF-16, as `strings` finds them. UTF-16 text is a
+    printable byte followed by a zero: at each alignment, the bytes whose follower is zero are
+    kept (one AND of two big integers) and searched like ASCII."""
+    for text in _runs(data):
+        yield Piece(place, text)
+    for start in (0, 1):
+        chars, followers = data[start::2], data[start + 1 :: 2]
+        size = min(len(chars), len(followers))
+        mask = int.from_bytes(followers[:size].translate(ZERO_TO_MASK), "big")
+        kept = (int.from_bytes(chars[:size], "big") & mask).to_bytes(size, "big")
+        for text in _runs(kept):
+            yield Piece(place, text)
 
 
 def _text(value: Any) -> str | None:

@@ -22,6 +22,8 @@ A false positive is allowed in one of two documented ways:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +89,9 @@ ALLOWLIST_HELP = (
     "project's .secrets-allowlist)"
 )
 ALLOWLIST_FILE = ".secrets-allowlist"
+# Words a keyword or assignment plugin needs on a line (detect-secrets' keyword list and
+# `secret_plugins`): a hidden line with none, and no token shape, cannot be flagged.
+SECRET_WORDS = re.compile(r"(?i)key|pass|pwd|secret|token|contrase|://")
 # Lines that share nothing with a real flagged line: a pattern matching one matches any line.
 PROBE_LINES = ("", " ", "x", "0", "zq", "~~~~")
 SHOWN_FINDINGS = 5
@@ -232,11 +237,30 @@ def _found_in(path: Path) -> list[tuple[int | None, str | None, str, str]]:
                 if is_line_allowlisted(str(path), line, context):
                     continue
                 found += [(number, None, line, secret.type) for secret in scan_line(line)]
-    for piece in pieces:
-        if piece.place is not None:
-            for line in piece.text.splitlines():
-                found += [(None, piece.place, line, secret.type) for secret in scan_line(line)]
+    hidden = [
+        (piece.place, line) for piece in pieces if piece.place for line in piece.text.splitlines()
+    ]
+    for place, line in _worth_scanning(hidden):
+        found += [(None, place, line, secret.type) for secret in scan_line(line)]
     return found
+
+
+def _worth_scanning(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The lines any loaded plugin could flag: one its patterns match, or one with a word
+    keyword and assignment plugins look for. A binary's thousands of printable runs are
+    searched at C speed first, and only these few go through detect-secrets line by line."""
+    if not lines:
+        return []
+    patterns = [regex for plugin in get_plugins() for regex in getattr(plugin, "denylist", ())]
+    patterns.append(SECRET_WORDS)
+    text = "\n".join(line for _, line in lines)
+    starts = list(itertools.accumulate((len(line) + 1 for _, line in lines), initial=0))
+    chosen = {
+        bisect.bisect_right(starts, match.start()) - 1
+        for regex in patterns
+        for match in regex.finditer(text)
+    }
+    return [lines[index] for index in sorted(chosen)]
 
 
 def scan(folder: Path, origins: dict[str, str], project: Path) -> Scan:

@@ -187,6 +187,11 @@ def update_project(
             "be lost."
         )
     record = next(project / name for name in RECORDS if (project / name).is_file())
+    if record.is_symlink():  # the update rewrites it: never through a link
+        raise PocgenError(
+            f"{record} is a symlink (to {record.readlink()}); an update reads and rewrites the "
+            "project's own record only. Replace the link with the file, and commit."
+        )
     read_record(record)  # a corrupt answers file is reported here, before any work
     with tempfile.TemporaryDirectory(prefix="pocgen-update-") as scratch_folder:
         scratch = Path(scratch_folder) / project.resolve().name
