@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -581,3 +582,47 @@ def test_updating_a_project_that_arrived_with_its_git_folder_runs_none_of_its_co
     assert result.exit_code == 0, result.stderr
     assert list(ran.iterdir()) == []
     assert (scratch.dest / "NEWS.md").read_text() == "v2\n"
+
+
+# --- the guards on their own ---------------------------------------------------------------------
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        lambda outside: outside.joinpath("new.txt").write_text("x"),
+        lambda outside: outside.joinpath("keep.txt").unlink(),
+        lambda outside: shutil.rmtree(outside),
+        lambda outside: outside.joinpath("keep.txt").chmod(0o777),
+        lambda outside: os.symlink(outside, "inside-link"),
+        lambda outside: os.rename(outside / "keep.txt", "taken.txt"),
+        lambda outside: subprocess.run(["true"]),
+    ],
+    ids=["write", "delete", "rmtree", "chmod", "link-out", "rename-out", "program"],
+)
+def test_the_guard_stops_what_a_render_may_not_do(tmp_path: Path, monkeypatch, attempt):
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+    inside.mkdir()
+    outside.mkdir()
+    (outside / "keep.txt").write_text("precious")
+    monkeypatch.chdir(inside)
+    with pytest.raises(PocgenError, match="tried to"), containment.confined(inside, template="t"):
+        attempt(outside)
+    assert [p.name for p in outside.iterdir()] == ["keep.txt"]
+    assert (outside / "keep.txt").read_text() == "precious"
+
+
+@pytest.mark.unit
+def test_the_guard_lets_a_render_write_inside(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with containment.confined(tmp_path, template="t"):
+        (tmp_path / "a" / "b").mkdir(parents=True)
+        (tmp_path / "a" / "b" / "c.txt").write_text("fine")
+        shutil.copytree(tmp_path / "a", tmp_path / "copy")
+        os.replace(tmp_path / "copy", tmp_path / "moved")
+        shutil.rmtree(tmp_path / "moved")
+    assert (tmp_path / "a" / "b" / "c.txt").read_text() == "fine"
+    outside = tmp_path.parent / f"{tmp_path.name}-after"
+    outside.write_text("the guard is off again")  # outside the block, nothing is checked
+    outside.unlink()

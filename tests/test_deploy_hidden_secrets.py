@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -182,30 +183,41 @@ def test_no_path_is_skipped(project: Path, hub: FakeHub):
 # --- the allow-list allows a line, never the scan ------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("entry", "message"),
-    [
-        (".", "must name a file and a pattern"),
-        ('"dataset_token":', "must name a file and a pattern"),
-        ("reports/metrics.json: .", "matches any line"),
-        ("reports/metrics.json: .*", "matches any line"),
-        ("reports/metrics.json: ^", "matches any line"),
-        ("*: token", "must name one file of the project"),
-        ("../outside.json: token", "must name one file of the project"),
-    ],
-)
-def test_an_allowlist_that_would_turn_the_scan_off_is_refused(
-    project: Path, hub: FakeHub, entry: str, message: str
+ALLOWLISTS_THAT_SILENCE = [
+    (".", "must name a file and a pattern"),
+    ('"dataset_token":', "must name a file and a pattern"),
+    ("reports/metrics.json: .", "matches any line"),
+    ("reports/metrics.json: .*", "matches any line"),
+    ("reports/metrics.json: ^", "matches any line"),
+    ("reports/metrics.json: (?s)", "matches any line"),
+    ("*: token", "must name one file of the project"),
+    ("../outside.json: token", "must name one file of the project"),
+]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("entry", "message"), ALLOWLISTS_THAT_SILENCE)
+def test_an_allowlist_entry_that_would_turn_the_scan_off_is_refused(
+    tmp_path: Path, entry: str, message: str
 ):
     """A template can ship a .secrets-allowlist too: none of these may silence the scan."""
-    (project / ".secrets-allowlist").write_text(f"# shipped with the template\n{entry}\n")
+    from pocgen.deploy.secrets import allow_entries
+    from pocgen.errors import PocgenError
+
+    (tmp_path / ".secrets-allowlist").write_text(f"# shipped with the template\n{entry}\n")
+    with pytest.raises(PocgenError, match=f".secrets-allowlist line 2.*{re.escape(message)}"):
+        allow_entries(tmp_path)
+
+
+def test_a_deploy_with_an_allowlist_of_dot_uploads_nothing(project: Path, hub: FakeHub):
+    (project / ".secrets-allowlist").write_text(".\n")
     metrics = project / "reports/metrics.json"
     data = json.loads(metrics.read_text(encoding="utf-8"))
     metrics.write_text(json.dumps({**data, "dataset_token": RANDOM}, indent=2), encoding="utf-8")
 
     result = deploy(project, hub)
 
-    assert_one_line_error(result, ".secrets-allowlist line 2", message)
+    assert_one_line_error(result, ".secrets-allowlist line 1", "must name a file and a pattern")
     assert nothing_uploaded(hub)
 
 

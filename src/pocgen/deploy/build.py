@@ -76,8 +76,13 @@ class SpaceBuild:
         return {name: (self.folder / name).stat().st_size for name in sorted(self.origins)}
 
     def public_files(self) -> list[str]:
-        """The project files whose content this Space makes public, sorted."""
-        return sorted({origin for origin in self.origins.values() if not origin.startswith("(")})
+        """The project files whose content this Space makes public, sorted; the examples a web
+        build copied from the project's data are named by their place in the build."""
+        return sorted(
+            origin if not origin.startswith("(") else f"{name} (an example from your data)"
+            for name, origin in self.origins.items()
+            if not origin.startswith("(") or name.startswith("examples/")
+        )
 
 
 def pick_examples(rows: list[dict[str, str]], count: int) -> list[dict[str, str]]:

@@ -192,8 +192,13 @@ def replace_files(project: Path, finished: Path, changes: Changes) -> None:
         pending.mkdir(parents=True, exist_ok=True)
         (pending / "plan.json").write_bytes(raw)
         staging.remember(raw, journal)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(pending, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise PocgenError(
+                f"could not prepare the update ({error.strerror}: {error.filename}); {project} "
+                "is unchanged."
+            ) from None
         raise
     try:
         with staging.interrupts_deferred():

@@ -188,7 +188,8 @@ def clean_stale(folder: Path) -> list[str]:
     for stale in sorted(folder.glob(f"{STAGING_PREFIX}*")):
         if stale.is_symlink() or not stale.is_dir() or stale.stat().st_uid != os.getuid():
             continue
-        lock = _locked(stale / LOCK_FILE) if (stale / LOCK_FILE).is_file() else None
+        lock_file = stale / LOCK_FILE
+        lock = _locked(lock_file) if lock_file.is_file() and not lock_file.is_symlink() else None
         if lock is None:  # alive, or not provably dead: left alone
             continue
         try:
