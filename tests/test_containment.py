@@ -115,6 +115,16 @@ def hostile_cookiecutter(name: str, s: Scratch) -> Path:
                 **{f"inner/{n}": t for n, t in touching_extension(marker).items()},
             },
         ),
+        "nested-choice-rendered-extensions": (  # the path is known only once rendered
+            {"template": ["Inner ({{ 'in' ~ 'ner' }})"]},
+            {
+                "inner/cookiecutter.json": json.dumps(
+                    {"project_slug": "p", "_extensions": ["evil_ext.Evil"]}
+                ),
+                f"inner/{PROJECT}/README.md": "inner\n",
+                **{f"inner/{n}": t for n, t in touching_extension(marker).items()},
+            },
+        ),
         "nested-hooks": (
             {"templates": {"inner": {"path": "inner", "title": "I", "description": "i"}}},
             {
@@ -166,6 +176,7 @@ HOSTILE = [
     ("symlinked-folder-out", "has a symlink"),
     ("nested-templates-extensions", "pass --trust"),
     ("nested-old-template-key-extensions", "pass --trust"),
+    ("nested-choice-rendered-extensions", "pass --trust"),
     ("nested-hooks", "pass --trust"),
     ("nested-template-outside", "lies outside the template"),
     ("jinja-env-vars-extensions", "not one of Jinja's syntax options"),

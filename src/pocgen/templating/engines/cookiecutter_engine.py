@@ -166,17 +166,32 @@ def questions(folder: Path) -> set[str]:
     }
 
 
+def _code_in(template: Path) -> str | None:
+    """Why rendering this one template folder runs code (hooks, Jinja extensions), or None."""
+    hooks = template / "hooks"
+    if hooks.is_dir() and any(path.stem in HOOK_NAMES for path in hooks.iterdir()):
+        return "it has hooks"
+    if _config(template).get("_extensions"):
+        return "it loads Jinja extensions"
+    return None
+
+
 def runs_code(folder: Path) -> str | None:
     """Why rendering this template runs code (hooks, Jinja extensions) in it or in a template
     nested in it, or None."""
     for template in reachable(folder):
-        where = "" if template == folder.resolve() else f" (nested template {template.name})"
-        hooks = template / "hooks"
-        if hooks.is_dir() and any(path.stem in HOOK_NAMES for path in hooks.iterdir()):
-            return f"it has hooks{where}"
-        if _config(template).get("_extensions"):
-            return f"it loads Jinja extensions{where}"
+        reason = _code_in(template)
+        if reason:
+            nested = "" if template == folder.resolve() else f" (nested template {template.name})"
+            return reason + nested
     return None
+
+
+def _refuse_code(template: str, reason: str) -> PocgenError:
+    return PocgenError(
+        f"template {template} runs code on your machine ({reason}); read it, then pass "
+        "--trust if you trust it."
+    )
 
 
 def _check_jinja_settings(folder: Path, template: str) -> None:
@@ -215,17 +230,23 @@ def check_template(folder: Path, trust: bool) -> None:
         _check_jinja_settings(template, folder.name)
     reason = runs_code(folder)
     if reason and not trust:
-        raise PocgenError(
-            f"template {folder.name} runs code on your machine ({reason}); read it, then pass "
-            "--trust if you trust it."
-        )
+        raise _refuse_code(folder.name, reason)
+
+
+def _check_chosen(nested: Path, root: Path, trust: bool) -> None:
+    """A nested template chosen by a rendered choice (so not among those `reachable` found):
+    the same checks, before it is read."""
+    _check_jinja_settings(nested, root.name)
+    reason = _code_in(nested)
+    if reason and not trust:
+        raise _refuse_code(root.name, f"{reason} (nested template {nested.name})")
 
 
 @contextmanager
 def _cookiecutter_errors(template: str) -> Iterator[None]:
     """Cookiecutter's and Jinja's exceptions as one line each, their explanation kept whole."""
     from cookiecutter.exceptions import CookiecutterException, UndefinedVariableInTemplate
-    from jinja2 import TemplateSyntaxError
+    from jinja2 import TemplateSyntaxError, UndefinedError
     from jinja2.sandbox import SecurityError
 
     try:
@@ -244,6 +265,10 @@ def _cookiecutter_errors(template: str) -> Iterator[None]:
         raise PocgenError(
             f"template {template} needs what Jinja's sandbox forbids ({one_line(error)}); read "
             "it, then pass --trust if you trust it."
+        ) from None
+    except UndefinedError as error:  # a name the template uses but never defines
+        raise PocgenError(
+            f"template {template} failed to render: {one_line(error)}; fix the template."
         ) from None
 
 
@@ -292,8 +317,11 @@ def _sandboxed_jinja(template: str) -> Iterator[None]:
             return super().call_binop(context, operator, left, right)
 
     def sandboxed(context: dict[str, Any]) -> SandboxedStrictEnvironment:
-        settings = context.get("cookiecutter", {}).get("_jinja2_env_vars", {})
-        return SandboxedStrictEnvironment(context=context, keep_trailing_newline=True, **settings)
+        settings = context.get("cookiecutter", {})
+        if settings.get("_extensions"):  # checked before the render; never loaded here either
+            raise _refuse_code(template, "it loads Jinja extensions")
+        variables = settings.get("_jinja2_env_vars", {})
+        return SandboxedStrictEnvironment(context=context, keep_trailing_newline=True, **variables)
 
     compiled_in_sandbox = []
     bypassed: list[str] = []
@@ -400,6 +428,7 @@ def _generate(
                         f"({one_line(error) or type(error).__name__}); fix the template."
                     ) from None
                 nested = _inside(Path(chosen), repo, root.name, "the nested template")
+                _check_chosen(nested, root, options.trust)
                 return _generate(nested, root, output, extra, options, hooks)
             if settings:
                 settings.update(prompt_for_config(context, options.defaults))
