@@ -6,6 +6,7 @@ them, so `pocgen --help` starts fast.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,10 +15,9 @@ import click
 import typer
 import typer.core
 from rich.console import Console
-from rich.markup import escape
 
 from pocgen import __version__
-from pocgen.errors import PocgenError
+from pocgen.errors import Interrupted, PocgenError, printable, shown
 
 
 def _examples(*commands: str) -> str:
@@ -63,11 +63,11 @@ def main() -> None:
     """Console-script entry point: run the app and turn `PocgenError` into one line, exit 1."""
     try:
         app(prog_name="pocgen")
+    except Interrupted as interrupted:
+        err_console.print(shown(interrupted), highlight=False, soft_wrap=True)
+        sys.exit(interrupted.exit_code)
     except PocgenError as error:
-        # escape: a message may hold brackets (`pip install 'pocgen[kaggle]'`), not markup
-        err_console.print(
-            f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
-        )
+        err_console.print(f"[bold red]error:[/] {shown(error)}", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
 
 
@@ -144,29 +144,28 @@ def new(
     """Create a project from a template (the built-in 'poc' unless --template says otherwise)."""
     from pocgen.templating import answers, create_project
 
-    given = answers.collect(data or [], data_file)
-    if course:
-        from pocgen.check.course import course_request
-
-        template, vcs_ref, given = course_request(course, template, vcs_ref, given)
-    options = _render_options(defaults, trust, pretend, vcs_ref)
     try:
-        created = create_project(dest, template, data=given, options=options, force=force)
-    except KeyboardInterrupt:  # the render happens in a staging folder that is already gone
-        err_console.print(f"interrupted: nothing was written to {dest}.", highlight=False)
-        raise typer.Exit(130) from None
+        given = answers.collect(data or [], data_file)
+        if course:
+            from pocgen.check.course import course_request
+
+            template, vcs_ref, given = course_request(course, template, vcs_ref, given)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {dest}.") from None
+    options = _render_options(defaults, trust, pretend, vcs_ref)
+    created = create_project(dest, template, data=given, options=options, force=force)
     for warning in created.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     if created.pretend:
         if created.files:
-            console.print(f"Would create {len(created.files)} files in {dest}:")
+            console.print(f"Would create {len(created.files)} files in {shown(dest)}:")
             for name in created.files:
-                console.print(f"  {name}", markup=False, highlight=False)
+                console.print(f"  {printable(name)}", markup=False, highlight=False)
         return
-    console.print(f"[green]Created[/] {dest} ({created.engine} template). Next steps:")
-    console.print(f"  cd {dest}", markup=False, highlight=False)
+    console.print(f"[green]Created[/] {shown(dest)} ({created.engine} template). Next steps:")
+    console.print(f"  cd {printable(shlex.quote(str(dest)))}", markup=False, highlight=False)
     for command in created.next_steps:
-        console.print(f"  {command}", markup=False, highlight=False)
+        console.print(f"  {printable(command)}", markup=False, highlight=False)
 
 
 @app.command(
@@ -195,8 +194,7 @@ def update(
     try:
         updated = update_project(project, data=answers.parse_pairs(data or []), options=options)
     except KeyboardInterrupt:  # the merge happens in a scratch copy; the project is untouched
-        err_console.print(f"interrupted: {project} is unchanged.", highlight=False)
-        raise typer.Exit(130) from None
+        raise Interrupted(f"interrupted: {project} is unchanged.") from None
     if updated.resumed:
         console.print(
             "Finished an update that was interrupted while moving files into place; review "
@@ -212,7 +210,7 @@ def update(
         err_console.print(
             "Conflicts left (your edit and the template's touch the same lines; both are kept "
             "between <<<<<<< and >>>>>>> markers; resolve them, then commit): "
-            + ", ".join(updated.conflicts),
+            + shown(", ".join(updated.conflicts)),
             highlight=False,
             soft_wrap=True,
         )
@@ -236,7 +234,7 @@ def templates(
     entries = course_templates(course) if course else list_templates() + course_templates()
     for entry in entries:
         source = "built-in" if entry.builtin else entry.source
-        table.add_row(entry.name, entry.description, entry.engine, source)
+        table.add_row(*map(shown, (entry.name, entry.description, entry.engine, source)))
     console.print(table)
 
 
@@ -268,9 +266,10 @@ def deploy(
     """Build the demo's Space folder and upload it to Hugging Face Spaces.
 
     Size caps: the model 100 MiB for --ui web, 500 MiB for gradio or streamlit; each example
-    5 MiB; any other file 5 MiB (the web runtime's .wasm 32 MiB). Every file is scanned for
-    secrets first; mark a false positive with a `pragma: allowlist secret` comment on its line,
-    or a regular expression matching the line in the project's .secrets-allowlist.
+    5 MiB; any other file 5 MiB (the web runtime's .wasm 32 MiB). Images go up without their
+    metadata. Every file is scanned for secrets first; mark a false positive with a
+    `pragma: allowlist secret` comment on its line, or a line `FILE: PATTERN` (the file and a
+    regular expression matching the flagged line) in the project's .secrets-allowlist.
     """
     from pocgen.deploy.run import DeployOptions
     from pocgen.deploy.run import deploy as deploy_project

@@ -52,19 +52,23 @@ def read_text(path: Path, shown: str, rerun: str) -> str:
 
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM while files are renamed into place (milliseconds): once the
-    first rename happened, finishing is the only way to leave the tree whole. Signals can only
-    be handled in the main thread; elsewhere the block runs as it is."""
+    """Hold Ctrl-C and SIGTERM while files are renamed into place (milliseconds): once the first
+    rename happened, finishing is the only way to leave the tree whole. A signal that arrived
+    meanwhile is delivered when the block ends, not lost, so the caller can still say what
+    happened. Signals can only be handled in the main thread; elsewhere the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     held = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, signal.SIG_IGN) for number in held}
+    arrived: list[int] = []
+    previous = {number: signal.signal(number, lambda n, _: arrived.append(n)) for number in held}
     try:
         yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+    for number in dict.fromkeys(arrived):
+        signal.raise_signal(number)
 
 
 @dataclass

@@ -111,12 +111,17 @@ def test_an_interrupt_while_staging_leaves_nothing_behind(
     assert tree(tmp_path) == before and not (tmp_path / "sub").exists()
 
 
-def test_interrupts_are_held_while_files_move(tmp_path: Path) -> None:
+def test_interrupts_are_held_while_files_move_and_delivered_after(tmp_path: Path) -> None:
+    import os
     import signal
 
-    with files.interrupts_deferred():
-        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    assert signal.getsignal(signal.SIGINT) != signal.SIG_IGN
+    moved = []
+    with pytest.raises(KeyboardInterrupt):
+        with files.interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)  # held: the block goes on
+            moved.append("all")
+    assert moved == ["all"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_outside_the_main_thread_nothing_is_held(tmp_path: Path) -> None:

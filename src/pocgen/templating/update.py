@@ -2,7 +2,7 @@
 
 The engines merge into a scratch copy of the project (its tracked files in a git repository of
 their own), never into the project itself. Only once the merge fully succeeded are the project's
-files replaced, as one set (`staging.replace_files`), so an interrupt at any moment leaves either
+files replaced, as one set (`journal.replace_files`), so an interrupt at any moment leaves either
 the old tree or the new one with every edit.
 """
 
@@ -20,7 +20,7 @@ import yaml
 
 from pocgen.contract import ANSWERS_FILES, answers_file, read_record
 from pocgen.errors import PocgenError
-from pocgen.templating import engines, sources, staging
+from pocgen.templating import engines, git_config, journal, sources
 from pocgen.templating.engines import RenderOptions
 
 CONFLICT_MARKER = "<<<<<<< "
@@ -57,6 +57,7 @@ def _git_status(project: Path) -> list[str] | None:
         ],
         capture_output=True,
         text=True,
+        env=git_config.env(project),
     )
     if result.returncode != 0:
         return None
@@ -125,7 +126,7 @@ def _only_formatting(before: Path, after: Path) -> bool:
     return _same_version(old) == _same_version(new)
 
 
-def _changes(project: Path, scratch: Path, tracked: list[str]) -> staging.Changes:
+def _changes(project: Path, scratch: Path, tracked: list[str]) -> journal.Changes:
     after = {
         path.relative_to(scratch).as_posix()
         for path in scratch.rglob("*")
@@ -140,7 +141,7 @@ def _changes(project: Path, scratch: Path, tracked: list[str]) -> staging.Change
     if not deletes and all(name in ANSWERS_FILES for name in writes):
         if all(_only_formatting(project / name, scratch / name) for name in writes):
             writes = []
-    return staging.Changes(writes, deletes)
+    return journal.Changes(writes, deletes)
 
 
 def update_project(
@@ -160,13 +161,18 @@ def update_project(
             f"{project} is not a git repository; update merges into your files, so commit them "
             "first: git init && git add -A && git commit -m 'Before update'."
         )
-    if staging.recover(project):
+    if journal.recover(project):
         return Updated(engine, _git_status(project) or [], resumed=True)
     if status:
         raise PocgenError(
             f"{project} has uncommitted changes ({', '.join(status[:3])}"
             f"{', ...' if len(status) > 3 else ''}); commit or stash them first so no edit can "
             "be lost."
+        )
+    if record.is_symlink():  # the update rewrites it: never through a link
+        raise PocgenError(
+            f"{record} is a symlink (to {record.readlink()}); an update reads and rewrites the "
+            "project's own record only. Replace the link with the file, and commit."
         )
     read_record(record)  # a corrupt answers file is reported here, before any work
     with tempfile.TemporaryDirectory(prefix="pocgen-update-") as scratch_folder:
@@ -175,5 +181,5 @@ def update_project(
         engines.get(engine).update(scratch, data or {}, options)
         changes = _changes(project, scratch, tracked)
         conflicts = [name for name in changes.writes if _has_conflict_markers(scratch / name)]
-        staging.replace_files(project, scratch, changes)
+        journal.replace_files(project, scratch, changes)
     return Updated(engine, changes.writes + changes.deletes, conflicts)
