@@ -157,8 +157,8 @@ def test_a_token_written_with_json_escapes_is_found(project: Path, hub: FakeHub)
 
 @pytest.mark.parametrize(
     ("relative", "encoding", "odd_byte"),
-    [("README.md", "cp1252", b"\x80"), ("app/gradio_app.py", "latin-1", b"\x81")],
-    ids=["cp1252-readme", "latin-1-python"],
+    [("app/demo_support.py", "cp1252", b"\x80"), ("app/gradio_app.py", "latin-1", b"\x81")],
+    ids=["cp1252-python", "latin-1-python"],
 )
 def test_text_that_is_not_utf8_is_scanned(
     project: Path, hub: FakeHub, relative: str, encoding: str, odd_byte: bytes
@@ -169,6 +169,17 @@ def test_text_that_is_not_utf8_is_scanned(
     line = path.read_bytes().count(b"\n")
     result = deploy(project, hub)
     assert_one_line_error(result, f"{relative} line {line} ({KIND}")
+    assert nothing_uploaded(hub)
+
+
+def test_a_readme_that_is_not_utf8_is_refused_before_anything_goes_up(
+    project: Path, hub: FakeHub
+):
+    """The README becomes the Space's card, which the Hub reads as UTF-8: one line, no upload."""
+    readme = project / "README.md"
+    readme.write_bytes(readme.read_bytes() + f"# price 5\u20ac\nHF = '{TOKEN}'\n".encode("cp1252"))
+    result = deploy(project, hub)
+    assert_one_line_error(result, "README.md is not UTF-8 text")
     assert nothing_uploaded(hub)
 
 
