@@ -1,10 +1,12 @@
 // Loads the onnxruntime-web runtime and the exported model into this page, as fast as the network
-// allows: both downloads start at once, the runtime travels gzipped (3.7 MB instead of 14 MB,
-// whatever the host does) and is unpacked here, and both are kept in the browser's Cache API under
-// their content hash, so a return visit downloads nothing and a rebuilt site is never stale.
+// allows. The runtime travels gzipped (3.7 MB instead of 14 MB, whatever the host does) and is
+// unpacked as it arrives; both files download at once, and the runtime starts (compiling takes a
+// second or more on a slow device) as soon as it is in, while the model may still be on its way.
+// Both are kept in the browser's Cache API under their content hash, so a return visit downloads
+// nothing and a rebuilt site is never served from a stale copy.
 //
 // downloads.json, written by `python -m <package> web --build`, lists the two files: their path,
-// size on the wire (for an honest progress bar) and the SHA-256 of their content.
+// size on the wire (for an honest progress bar) and SHA-256 (to check them, and to key the cache).
 
 import * as ort from "./ort/ort.wasm.bundle.min.mjs";
 
@@ -12,9 +14,12 @@ export { ort };
 
 const CACHE_NAME = "pocgen-web-demo";
 
-/** A JSON file of this site, or an error naming it. */
+/**
+ * A JSON file of this site, or an error naming it. Always asked of the server ("no-cache" lets it
+ * answer "not modified"): after a rebuild, an old downloads.json would bring back the old model.
+ */
 export async function readJson(path) {
-  const response = await fetch(path);
+  const response = await fetch(path, { cache: "no-cache" });
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return response.json();
 }
@@ -30,31 +35,49 @@ async function openCache() {
 
 const isGzip = (bytes) => bytes[0] === 0x1f && bytes[1] === 0x8b;
 
-/** A response's body as bytes, calling onBytes(received so far, first chunk) as it arrives. */
-async function readBody(response, onBytes) {
+/** A promise awaited later: until then, its failure must not count as unhandled. */
+function later(promise) {
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * A response's body as it arrives: {body, content, unpackedByHost}. content is the body unpacked
+ * if it is gzipped (fed to the browser's own decoder chunk by chunk, so unpacking ends with the
+ * download). A host that unpacks .gz files itself (Content-Encoding: gzip) sends the unpacked
+ * file, of entry.unpacked_bytes. onBytes(received, total) follows the download.
+ */
+async function readBody(response, entry, onBytes) {
   const reader = response.body.getReader();
   const chunks = [];
   let received = 0;
+  let unpackedByHost = false;
+  let unpacker = null;
+  let unpacked = null;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    if (!chunks.length && entry.unpacked_bytes) {
+      unpackedByHost = !isGzip(value);
+      if (!unpackedByHost) {
+        const stream = new DecompressionStream("gzip");
+        unpacker = stream.writable.getWriter();
+        unpacked = new Response(stream.readable).arrayBuffer();
+      }
+    }
     chunks.push(value);
+    unpacker?.write(value).catch(() => {}); // a broken stream fails `unpacked`, awaited below
     received += value.length;
-    onBytes(received, chunks[0]);
+    onBytes(received, unpackedByHost ? entry.unpacked_bytes : entry.bytes);
   }
+  unpacker?.close().catch(() => {});
   const body = new Uint8Array(received);
   let offset = 0;
   for (const chunk of chunks) {
     body.set(chunk, offset);
     offset += chunk.length;
   }
-  return body;
-}
-
-/** Gzipped bytes unpacked by the browser's own decompressor. */
-async function gunzip(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  return { body, content: unpacked ? new Uint8Array(await unpacked) : body, unpackedByHost };
 }
 
 async function sha256(bytes) {
@@ -82,17 +105,13 @@ async function download(entry, onProgress) {
   const cached = cache && (await cache.match(url));
   const response = cached || (await fetch(url));
   if (!response.ok) throw new Error(`${entry.path}: HTTP ${response.status}`);
-  const body = await readBody(response, (received, first) => {
-    // A host that unpacks .gz files itself (Content-Encoding: gzip) sends the unpacked file.
-    const unpackedByHost = entry.unpacked_bytes && !isGzip(first);
-    onProgress(received, unpackedByHost ? entry.unpacked_bytes : entry.bytes);
-  });
-  const content = entry.unpacked_bytes && isGzip(body) ? await gunzip(body) : body;
-  if (crypto.subtle && (await sha256(content)) !== entry.sha256) {
+  const { body, content, unpackedByHost } = await readBody(response, entry, onProgress);
+  const expected = unpackedByHost ? entry.unpacked_sha256 : entry.sha256;
+  if (crypto.subtle && (await sha256(body)) !== expected) {
     await cache?.delete(url);
     throw new Error(`${entry.path} arrived damaged (its checksum does not match)`);
   }
-  if (cache && !cached) await keep(cache, url, body);
+  if (cache && !cached) keep(cache, url, body).catch(() => {}); // a full disk only costs a visit
   return content;
 }
 
@@ -102,15 +121,17 @@ async function download(entry, onProgress) {
  */
 export async function loadModel(onProgress) {
   const files = await readJson("downloads.json");
-  const [config, wasm, model] = await Promise.all([
-    readJson("models/labels.json"),
-    download(files.runtime, (received, total) => onProgress("runtime", received, total)),
-    download(files.model, (received, total) => onProgress("model", received, total)),
-  ]);
+  // Both downloads at once: the connection is the bottleneck, and one stream alone fills it less.
+  const config = later(readJson("models/labels.json"));
+  const model = later(download(files.model, (done, total) => onProgress("model", done, total)));
+  const wasm = await download(files.runtime, (done, total) => onProgress("runtime", done, total));
   // The runtime's bytes are handed over, so it fetches nothing more. One thread: threads need
   // cross-origin isolation headers, and on a small CPU they are not faster.
   ort.env.wasm.wasmBinary = wasm;
   ort.env.wasm.numThreads = 1;
-  const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
-  return { config, session };
+  // Start the runtime while the model may still be downloading: a session asked for an empty
+  // model compiles and starts the runtime, then fails (as it should); the real one reuses it.
+  await ort.InferenceSession.create(new Uint8Array()).catch(() => {});
+  const session = await ort.InferenceSession.create(await model, { executionProviders: ["wasm"] });
+  return { config: await config, session };
 }
