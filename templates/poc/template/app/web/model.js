@@ -117,17 +117,18 @@ async function download(entry, onProgress) {
 
 /**
  * The model, ready to run: {config, session}. onProgress(file, received, total) follows the two
- * downloads, file being "runtime" or "model".
+ * downloads, file being "runtime" or "model"; onDownloaded() is called when both are in.
  */
-export async function loadModel(onProgress) {
+export async function loadModel(onProgress, onDownloaded) {
   const files = await readJson("downloads.json");
   // Both downloads at once: the connection is the bottleneck, and one stream alone fills it less.
   const config = later(readJson("models/labels.json"));
+  const runtime = download(files.runtime, (done, total) => onProgress("runtime", done, total));
   const model = later(download(files.model, (done, total) => onProgress("model", done, total)));
-  const wasm = await download(files.runtime, (done, total) => onProgress("runtime", done, total));
+  Promise.all([runtime, model]).then(onDownloaded, () => {}); // a failure is reported below
   // The runtime's bytes are handed over, so it fetches nothing more. One thread: threads need
   // cross-origin isolation headers, and on a small CPU they are not faster.
-  ort.env.wasm.wasmBinary = wasm;
+  ort.env.wasm.wasmBinary = await runtime;
   ort.env.wasm.numThreads = 1;
   // Start the runtime while the model may still be downloading: a session asked for an empty
   // model compiles and starts the runtime, then fails (as it should); the real one reuses it.
