@@ -135,6 +135,10 @@ def hard_photos(sources: list[Path], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     first, second, third = (Image.open(path).convert("RGB") for path in sources[:3])
+    # Not square, so a photo left on its side also shows in its width and height.
+    wide = [
+        photo.crop((0, 0, photo.width, photo.height * 3 // 4)) for photo in (first, second, third)
+    ]
     written: dict[str, bytes | tuple[Image.Image, dict]] = {
         "adobe-rgb.jpg": (in_profile(first, ADOBE_RGB), {"quality": 95, "icc_profile": ADOBE_RGB}),
         "display-p3.png": (in_profile(second, DISPLAY_P3), {"icc_profile": DISPLAY_P3}),
@@ -142,11 +146,11 @@ def hard_photos(sources: list[Path], folder: Path) -> list[Path]:
             in_profile(third, DISPLAY_P3),
             {"lossless": True, "icc_profile": DISPLAY_P3},
         ),
-        "turned-6.webp": (first.transpose(STORED[6]), {"quality": 90, "exif": exif(6)}),
-        "turned-3.webp": (second.transpose(STORED[3]), {"lossless": True, "exif": exif(3)}),
-        "turned-8.webp": (third.transpose(STORED[8]), {"lossless": True, "exif": exif(8)}),
-        "mirrored-2.webp": (first.transpose(STORED[2]), {"lossless": True, "exif": exif(2)}),
-        "turned-8.jpg": (second.transpose(STORED[8]), {"quality": 95, "exif": exif(8)}),
+        "turned-6.webp": (wide[0].transpose(STORED[6]), {"quality": 90, "exif": exif(6)}),
+        "turned-3.webp": (wide[1].transpose(STORED[3]), {"lossless": True, "exif": exif(3)}),
+        "turned-8.webp": (wide[2].transpose(STORED[8]), {"lossless": True, "exif": exif(8)}),
+        "mirrored-2.webp": (wide[0].transpose(STORED[2]), {"lossless": True, "exif": exif(2)}),
+        "turned-8.jpg": (wide[1].transpose(STORED[8]), {"quality": 95, "exif": exif(8)}),
         "grayscale.jpg": (third.convert("L"), {"quality": 95}),
         "16-bit-rgb.png": png_16_bit_rgb(first, rng.integers(0, 257, (*first.size[::-1], 3))),
         "palette.gif": (second, {}),
