@@ -136,8 +136,9 @@ OWN_ANSWERS: dict[str, dict[str, str]] = {
 }
 
 
-def render(dest: Path, **answers: Any) -> Path:
-    """Render the built-in template non-interactively with a user's own answers (not the demo)."""
+def render(dest: Path, template: Path = TEMPLATE, **answers: Any) -> Path:
+    """Render the built-in template (or another copy of it, such as an older version)
+    non-interactively with a user's own answers (not the demo)."""
     task = answers.get("task", "image-classification")
     metric = "mAP@0.5" if task == "object-detection" else "accuracy"
     target = answers.get("target_value", 0.9)
@@ -148,7 +149,7 @@ def render(dest: Path, **answers: Any) -> Path:
         "success_metric": f"{metric} of at least {target:g} on a held-out test set",
         **answers,
     }
-    run_copy(str(TEMPLATE), str(dest), data=data, defaults=True, unsafe=True, quiet=True)
+    run_copy(str(template), str(dest), data=data, defaults=True, unsafe=True, quiet=True)
     return dest
 
 
