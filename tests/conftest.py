@@ -83,3 +83,18 @@ def versioned_template(tmp_path: Path):
         return repo
 
     return make
+
+
+@pytest.fixture
+def files(tmp_path: Path):
+    """A project with answers and a README only, written file by file (tests/project_files.py):
+    no stage has run yet. The unit tests' starting point."""
+    from project_files import ProjectFiles
+
+    return ProjectFiles(tmp_path / "defect-spotter")
+
+
+@pytest.fixture
+def finished(files):
+    """A project holding every known artifact."""
+    return files.finished()
