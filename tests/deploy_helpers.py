@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from conftest import Result, run_pocgen
 from fake_hub import FakeHub
+from PIL import Image
 from smoke_project import package_of
 
 from pocgen.deploy.paths import SPACE_DIR
@@ -108,3 +109,37 @@ def run_redeploy_workflow(checkout: Path, hub: FakeHub, bin_dir: Path, ui: str =
                 text=True,
             )
             assert done.returncode == 0, f"{step['name']}:\n{done.stdout}\n{done.stderr}"
+
+
+IMAGE_ANSWERS = {
+    "package_name": "parts",
+    "task": "image-classification",
+    "project_name": "Parts",
+    "classes": "bolt, nut",
+    "python_version": "3.11",
+    "license": "MIT",
+    "ui": "gradio",
+}
+
+
+def image_project(root: Path, rows: list[str], examples: dict[str, bytes] | None = None) -> Path:
+    """The files an image project's Space build reads (IMAGE_ANSWERS), with placeholder code and
+    model: the checks on paths and sizes run before anything is executed, so no trained model is
+    needed. `examples` are the files under data/raw/ (default: one small real image, since the
+    build writes images again without their metadata); `rows` the test split's rows."""
+    for name in ("app/gradio_app.py", "app/demo_support.py", "src/parts/inference.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# placeholder\n")
+    (root / "models").mkdir()
+    (root / "models/model.onnx").write_bytes(b"onnx")
+    (root / "models/labels.json").write_text('{"classes": ["bolt", "nut"]}')
+    (root / "data/raw").mkdir(parents=True)
+    if examples is None:
+        Image.new("RGB", (4, 4), "grey").save(root / "data/raw/bolt.png")
+    for name, data in (examples or {}).items():
+        (root / "data/raw" / name).write_bytes(data)
+    (root / "data/splits").mkdir()
+    (root / "data/splits/test.csv").write_text("path,label,group\n" + "\n".join(rows) + "\n")
+    (root / "configs").mkdir()
+    (root / "configs/aws.yaml").write_text("region: eu-west-1\n")
+    return root

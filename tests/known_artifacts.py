@@ -25,6 +25,7 @@ METRICS: dict[str, Any] = {
     "schema_version": 1,
     "task": "image-classification",
     "sample_data": False,
+    "smoke": False,
     "classes": ["ok", "defect"],
     "dataset": {
         "train": 168,
@@ -77,6 +78,7 @@ TRAINING: dict[str, Any] = {
 }
 
 QUALITY: dict[str, Any] = {
+    "task": "image-classification",
     "items": 240,
     "corrupt": [],
     "too_small": [],
@@ -106,6 +108,7 @@ DEPLOY = {
     "space_id": "jane/defect-spotter",
     "url": "https://huggingface.co/spaces/jane/defect-spotter",
     "sdk": "gradio",
+    "ui": "gradio",
     "deployed_at": "2026-11-26T02:00:00+00:00",
 }
 
@@ -133,8 +136,9 @@ OWN_ANSWERS: dict[str, dict[str, str]] = {
 }
 
 
-def render(dest: Path, **answers: Any) -> Path:
-    """Render the built-in template non-interactively with a user's own answers (not the demo)."""
+def render(dest: Path, template: Path = TEMPLATE, **answers: Any) -> Path:
+    """Render the built-in template (or another copy of it, such as an older version)
+    non-interactively with a user's own answers (not the demo)."""
     task = answers.get("task", "image-classification")
     metric = "mAP@0.5" if task == "object-detection" else "accuracy"
     target = answers.get("target_value", 0.9)
@@ -145,7 +149,7 @@ def render(dest: Path, **answers: Any) -> Path:
         "success_metric": f"{metric} of at least {target:g} on a held-out test set",
         **answers,
     }
-    run_copy(str(TEMPLATE), str(dest), data=data, defaults=True, unsafe=True, quiet=True)
+    run_copy(str(template), str(dest), data=data, defaults=True, unsafe=True, quiet=True)
     return dest
 
 

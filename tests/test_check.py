@@ -2,23 +2,35 @@
 
 A freshly rendered project fails almost everything; a project that went through the real smoke
 pipeline on data brought in with `collect`, plus a writeup, passes. Both run every built-in check
-for real: the project's own tests, its demo app on 127.0.0.1, its writeup.
+for real: the project's own tests, its demo app on 127.0.0.1, its writeup. The fresh project is
+graded through the CLI, as a user or an autograder runs it; the other grades run in process
+(`run_check`, which the CLI calls), since they test what the items find.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
 from conftest import run_pocgen
 from known_artifacts import REPO_ROOT, render, write_known_artifacts
+from rich.console import Console
+
+from pocgen.check import run_check, select_grading
+from pocgen.errors import PocgenError
+from pocgen.writeup.run import run_writeup
+
+pytestmark = [pytest.mark.training, pytest.mark.server]
 
 SCHEMA_FILE = REPO_ROOT / "src" / "pocgen" / "check" / "schemas" / "check.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
@@ -41,13 +53,38 @@ TICKETS = {
 }
 
 
-def grade(project: Path, *args: str) -> tuple[int, dict]:
-    # PYTHONPATH=src stands in for `pip install -e .`: the app and tests import the package.
+@contextlib.contextmanager
+def project_importable() -> Iterator[None]:
+    """PYTHONPATH=src for the processes check starts (the project's tests, its app): it stands in
+    for `pip install -e .` in the project, whose code they import."""
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = "src"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
+
+
+def grade_cli(project: Path, *args: str) -> tuple[int, dict]:
+    """`pocgen check --json` as an autograder runs it: exit code and the JSON on stdout."""
     result = run_pocgen("check", project, "--json", *args, env={"PYTHONPATH": "src"})
     assert "Traceback" not in result.stderr, result.stderr
     report = json.loads(result.stdout)
     jsonschema.validate(report, SCHEMA)
     return result.exit_code, report
+
+
+def grade(project: Path, rubric: str | None = None) -> tuple[int, dict]:
+    """The same grade in process: the exit code the CLI would give, and the JSON it would print."""
+    grading = select_grading(rubric, None)
+    with project_importable():
+        report = run_check(project, grading, console=Console(file=io.StringIO()))
+    data = report.to_json()
+    jsonschema.validate(data, SCHEMA)
+    return (0 if report.passed else 1), data
 
 
 def statuses(report: dict) -> dict[str, str]:
@@ -94,7 +131,7 @@ def ticket_router(tmp_path: Path) -> Path:
 
 
 def test_fresh_project_mostly_fails(ticket_router: Path) -> None:
-    code, report = grade(ticket_router)
+    code, report = grade_cli(ticket_router)
     assert code == 1 and report["passed"] is False
     found = statuses(report)
     assert report["counts"]["fail"] >= 6
@@ -139,7 +176,7 @@ def test_completed_project_passes(ticket_router: Path, tmp_path: Path) -> None:
         + "\n## What I learned\n\nShort tickets are the hard ones.\n",
         encoding="utf-8",
     )
-    assert run_pocgen("writeup", ticket_router).exit_code == 0
+    run_writeup(ticket_router)
 
     code, report = grade(ticket_router)
     found = statuses(report)
@@ -196,7 +233,7 @@ def test_custom_rubric_with_commands_and_thresholds(ticket_router: Path, tmp_pat
         "     command: \"python -c 'raise SystemExit(3)'\"}\n",
         encoding="utf-8",
     )
-    code, report = grade(ticket_router, "--rubric", str(rubric))
+    code, report = grade(ticket_router, str(rubric))
     assert code == 0, report
     assert statuses(report) == {"topic": "pass", "lint": "pass", "count": "pass", "fails": "fail"}
     assert report["score"] == 4 and report["max_score"] == 5
@@ -227,15 +264,20 @@ def test_custom_rubric_with_commands_and_thresholds(ticket_router: Path, tmp_pat
         ("items: [\n", "is not valid YAML at line"),
     ],
 )
-def test_malformed_rubric_gets_one_clear_line(
-    ticket_router: Path, tmp_path: Path, content: str, message: str
-) -> None:
+def test_malformed_rubric_gets_one_clear_line(tmp_path: Path, content: str, message: str) -> None:
     rubric = tmp_path / "bad.yaml"
     rubric.write_text(content, encoding="utf-8")
+    with pytest.raises(PocgenError) as raised:
+        select_grading(str(rubric), None)
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_cli_prints_a_malformed_rubric_in_one_line(ticket_router: Path, tmp_path: Path) -> None:
+    rubric = tmp_path / "bad.yaml"
+    rubric.write_text("items:\n  - {id: a, title: A, weight: heavy, check: eda}\n")
     result = run_pocgen("check", ticket_router, "--rubric", rubric)
-    assert result.exit_code == 1
-    assert message in result.stderr and "Traceback" not in result.stderr
-    assert result.stderr.count("\n") == 1
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "`weight` must be a number" in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_worn_topic_fails_the_topic_item(tmp_path: Path) -> None:
@@ -247,7 +289,7 @@ def test_worn_topic_fails_the_topic_item(tmp_path: Path) -> None:
     )
     rubric = tmp_path / "topic.yaml"
     rubric.write_text("items:\n  - {id: topic, title: Topic, weight: 1, check: fresh_topic}\n")
-    code, report = grade(project, "--rubric", str(rubric))
+    code, report = grade(project, str(rubric))
     assert code == 1 and "Titanic" in report["items"][0]["evidence"]
 
 
@@ -255,7 +297,7 @@ def test_known_artifacts_grade_with_their_numbers(tmp_path: Path) -> None:
     """Each artifact-reading check reports the exact figures of the reports it read."""
     project = render(tmp_path / "defect-spotter")
     write_known_artifacts(project)
-    assert run_pocgen("writeup", project).exit_code == 0
+    run_writeup(project)
     rubric = tmp_path / "artifacts.yaml"
     checks = [
         "data_collected",
@@ -276,7 +318,7 @@ def test_known_artifacts_grade_with_their_numbers(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    code, report = grade(project, "--rubric", str(rubric))
+    code, report = grade(project, str(rubric))
     found = {item["check"]: (item["status"], item["evidence"]) for item in report["items"]}
     assert code == 1
     assert found["data_collected"] == ("pass", "ok 128, defect 112 (min 50), 240 collected")
@@ -334,7 +376,7 @@ def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> 
         "  - {id: eda, title: EDA, weight: 1, check: eda}\n",
         encoding="utf-8",
     )
-    code, report = grade(ticket_router, "--rubric", str(rubric))
+    code, report = grade(ticket_router, str(rubric))
     assert report["items"][0]["status"] == "pass", report["items"][0]
     assert report["items"][0]["evidence"].startswith("1 notebooks ran with")
     assert not (ticket_router / "models" / "model.onnx").exists()
@@ -342,7 +384,7 @@ def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> 
 
     notebook.cells.append(nbformat.v4.new_code_cell("raise ValueError('broken cell')"))
     nbformat.write(notebook, folder / "02-train-evaluate.ipynb")
-    code, report = grade(ticket_router, "--rubric", str(rubric))
+    code, report = grade(ticket_router, str(rubric))
     assert code == 1 and report["items"][0]["status"] == "fail"
     assert "ValueError" in report["items"][0]["evidence"]
 
@@ -379,7 +421,7 @@ def test_synthesized_labels_need_no_annotators(
     (project / "data" / "manifest.csv").write_text(manifest, encoding="utf-8")
     rubric = tmp_path / "labels.yaml"
     rubric.write_text("items:\n  - {id: labels, title: Labels, weight: 1, check: labels}\n")
-    _, report = grade(project, "--rubric", str(rubric))
+    _, report = grade(project, str(rubric))
     assert (report["items"][0]["status"], report["items"][0]["evidence"]) == expected
 
 
@@ -388,7 +430,7 @@ def test_writeup_waiting_only_for_the_deploy_is_fresh(tmp_path: Path) -> None:
     project = render(tmp_path / "defect-spotter")
     write_known_artifacts(project)
     (project / "reports" / "deploy.json").unlink()
-    assert run_pocgen("writeup", project).exit_code == 0
+    run_writeup(project)
     readme = project / "README.md"
     readme.write_text(
         readme.read_text(encoding="utf-8")
@@ -404,7 +446,7 @@ def test_writeup_waiting_only_for_the_deploy_is_fresh(tmp_path: Path) -> None:
         "  - {id: writeup, title: Writeup, weight: 1, check: writeup_fresh}\n"
         "  - {id: deployed, title: Deployed, weight: 1, check: deployed}\n"
     )
-    _, report = grade(project, "--rubric", str(rubric))
+    _, report = grade(project, str(rubric))
     found = {item["id"]: (item["status"], item["evidence"]) for item in report["items"]}
     assert found["writeup"] == (
         "pass",
@@ -423,7 +465,7 @@ def test_copies_inside_one_source_group_do_not_warn(tmp_path: Path) -> None:
     quality_file.write_text(json.dumps({**quality, "duplicates_across_groups": 0}), "utf-8")
     rubric = tmp_path / "quality.yaml"
     rubric.write_text("items:\n  - {id: quality, title: Quality, weight: 1, check: data_quality}\n")
-    _, report = grade(project, "--rubric", str(rubric))
+    _, report = grade(project, str(rubric))
     assert (report["items"][0]["status"], report["items"][0]["evidence"]) == (
         "pass",
         "240 items checked, no problems found; 3 duplicate groups, each inside one source "

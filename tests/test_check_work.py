@@ -8,6 +8,7 @@ each check names why an item fails. Projects come from the real template with kn
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,15 @@ import pytest
 import yaml
 from conftest import run_pocgen
 from known_artifacts import METRICS, render, write_json, write_known_artifacts
+from rich.console import Console
 from smoke_project import SMOKE_STAGES, run_stage
-from test_check import grade
+from test_check import grade, project_importable
+
+from pocgen.check.grading import Grading
+from pocgen.check.rubric import load_rubric
+from pocgen.check.run import grade as grade_context
+from pocgen.project import load_project
+from pocgen.writeup.run import run_writeup
 
 OWN_PROBLEM = (
     "A bakery bins a tray of sourdough every week because nobody can tell by eye when the dough "
@@ -55,7 +63,7 @@ def rubric_of(tmp_path: Path, *checks: str, threshold: float | None = None) -> P
 
 
 def verdicts(project: Path, rubric: Path) -> dict[str, tuple[str, str]]:
-    _, report = grade(project, "--rubric", str(rubric))
+    _, report = grade(project, str(rubric))
     return {item["check"]: (item["status"], item["evidence"]) for item in report["items"]}
 
 
@@ -73,17 +81,23 @@ def write_manifest(project: Path, source: str, n: int = 240) -> None:
     )
 
 
+@pytest.mark.training
 def test_untouched_defaults_project_scores_at_most_a_quarter(tmp_path: Path) -> None:
-    """`pocgen new --defaults`, then its smoke pipeline: both built-in rubrics give <= 25%."""
+    """`pocgen new --defaults`, then its smoke pipeline: both built-in rubrics give <= 25%.
+
+    One context grades both, so the project's tests, notebooks and app run once."""
     project = tmp_path / "untouched"
     assert run_pocgen("new", project, "--defaults").exit_code == 0
     for stage in SMOKE_STAGES:
         run_stage(project, *stage)
-    for rubric in ("path", "ml-course"):
-        code, report = grade(project, "--rubric", rubric)
-        share = report["score"] / report["max_score"]
-        passing = [item["id"] for item in report["items"] if item["status"] != "fail"]
-        assert code == 1 and share <= 0.25, (rubric, report["score"], passing)
+    gradings = [Grading(load_rubric(rubric)) for rubric in ("path", "ml-course")]
+    context = gradings[0].context(load_project(project))
+    for grading in gradings:
+        with project_importable():
+            report = grade_context(context, grading, console=Console(file=io.StringIO()))
+        share = report.score / report.max_score
+        passing = [item.id for item in report.items if item.status != "fail"]
+        assert not report.passed and share <= 0.25, (grading.rubric.name, report.score, passing)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +188,7 @@ def test_placeholders_in_model_card_and_blog_fail_until_written(
         "fail",
         "no reports/model_card.md: run `pocgen writeup`",
     )
-    assert run_pocgen("writeup", finished).exit_code == 0
+    run_writeup(finished)
     status, evidence = verdicts(finished, rubric)["placeholders"]
     assert status == "fail" and "reports/model_card.md line" in evidence
     assert "reports/blog_post.md line" in evidence
@@ -187,7 +201,7 @@ def test_placeholders_in_model_card_and_blog_fail_until_written(
         + "\n## What I learned\n\nLighting mattered more than the model.\n",
         encoding="utf-8",
     )
-    assert run_pocgen("writeup", finished).exit_code == 0
+    run_writeup(finished)
     assert verdicts(finished, rubric)["placeholders"][0] == "pass"
     card = (finished / "reports" / "model_card.md").read_text(encoding="utf-8")
     assert "Scratches under 1 mm are missed." in card

@@ -29,6 +29,8 @@ from pocgen.errors import PocgenError
 from pocgen.templating.engines import RenderOptions
 from pocgen.templating.new import create_project
 
+pytestmark = pytest.mark.server
+
 SCHEMA_FILE = REPO_ROOT / "src" / "pocgen" / "check" / "schemas" / "check.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 EXAMPLE = REPO_ROOT / "examples" / "course-packs" / "four-week-bootcamp.yaml"

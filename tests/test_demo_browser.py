@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pytest
 from conftest import run_pocgen
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from smoke_project import smoke_project
+
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.training]
 
 # Keep Chromium from calling home on a closed network (see the notes on testing demo apps).
 CHROMIUM_FLAGS = [
@@ -78,12 +80,21 @@ def chromium() -> str:
 
 
 @contextmanager
+def chromium_browser(*flags: str) -> Iterator[Browser]:
+    """Headless Chromium with the quiet flags (and any `flags`), closed afterwards."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium(), args=[*CHROMIUM_FLAGS, *flags]
+        )
+        yield browser
+        browser.close()
+
+
+@contextmanager
 def chromium_page() -> Iterator[Page]:
     """A desktop-sized page in headless Chromium, closed afterwards."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+    with chromium_browser() as browser:
         yield browser.new_page(viewport={"width": 1280, "height": 900})
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,8 @@ from gradio_client import Client
 from known_artifacts import render
 from smoke_project import smoke_project
 
+pytestmark = [pytest.mark.server, pytest.mark.training]
+
 # Import names whose package has another name on PyPI.
 DISTRIBUTIONS = {"PIL": "pillow"}
 

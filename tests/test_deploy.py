@@ -28,6 +28,8 @@ from pocgen.deploy import frontmatter
 from pocgen.deploy.build import pick_examples
 from pocgen.deploy.choice import choose
 
+pytestmark = [pytest.mark.server, pytest.mark.training]
+
 pytest_plugins = ["deploy_fixtures"]
 
 

@@ -15,7 +15,14 @@ import json
 from pathlib import Path
 
 import pytest
-from deploy_helpers import assert_one_line_error, deploy, nothing_uploaded, use_web_standin
+from deploy_helpers import (
+    IMAGE_ANSWERS,
+    assert_one_line_error,
+    deploy,
+    image_project,
+    nothing_uploaded,
+    use_web_standin,
+)
 from fake_hub import FakeHub
 
 from pocgen.deploy import secrets
@@ -24,6 +31,8 @@ from pocgen.deploy.choice import UiChoice
 from pocgen.deploy.paths import EXAMPLE_MAX_BYTES, SPACE_DIR
 from pocgen.deploy.secrets import SHOWN_FINDINGS, find_secrets
 from pocgen.errors import PocgenError
+
+pytestmark = [pytest.mark.server, pytest.mark.training]
 
 pytest_plugins = ["deploy_fixtures"]
 
@@ -155,7 +164,7 @@ def test_a_json_false_positive_is_allowed_by_the_allowlist_file(project: Path, h
     assert deploy(project, hub).exit_code == 1  # flagged ...
 
     (project / ".secrets-allowlist").write_text(
-        '# a dataset version, not a secret\n"dataset_token":\n'
+        '# a dataset version, not a secret\nreports/metrics.json: "dataset_token":\n'
     )
     result = deploy(project, hub)
 
@@ -164,7 +173,7 @@ def test_a_json_false_positive_is_allowed_by_the_allowlist_file(project: Path, h
 
 
 def test_a_broken_allowlist_is_named(project: Path, hub: FakeHub):
-    (project / ".secrets-allowlist").write_text("ok\n(unclosed\n")
+    (project / ".secrets-allowlist").write_text("app.py: ok\napp.py: (unclosed\n")
 
     assert_one_line_error(deploy(project, hub), ".secrets-allowlist line 2", "regular expression")
     assert nothing_uploaded(hub)
@@ -227,33 +236,6 @@ def test_a_symlinked_build_folder_is_refused_and_nothing_outside_is_deleted(
     assert nothing_uploaded(hub)
 
 
-def image_project(root: Path, rows: list[str]) -> Path:
-    """The files an image project's Space build reads, with placeholder content: the checks on
-    paths and sizes run before anything is executed, so no trained model is needed."""
-    for name in ("app/gradio_app.py", "app/demo_support.py", "src/parts/inference.py"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text("# placeholder\n")
-    (root / "models").mkdir()
-    (root / "models/model.onnx").write_bytes(b"onnx")
-    (root / "models/labels.json").write_text('{"classes": ["bolt", "nut"]}')
-    (root / "data/raw").mkdir(parents=True)
-    (root / "data/raw/bolt.png").write_bytes(b"png")
-    (root / "data/splits").mkdir()
-    (root / "data/splits/test.csv").write_text("path,label,group\n" + "\n".join(rows) + "\n")
-    (root / "configs").mkdir()
-    (root / "configs/aws.yaml").write_text("region: eu-west-1\n")
-    return root
-
-
-ANSWERS = {
-    "package_name": "parts",
-    "task": "image-classification",
-    "project_name": "Parts",
-    "classes": "bolt, nut",
-    "python_version": "3.11",
-    "license": "MIT",
-    "ui": "gradio",
-}
 GRADIO = UiChoice("gradio", "--ui gradio")
 
 
@@ -265,14 +247,14 @@ def test_a_test_split_row_outside_data_is_not_shipped_as_an_example(tmp_path: Pa
     project = image_project(tmp_path / "parts", ["data/raw/bolt.png,bolt,0", row])
 
     with pytest.raises(PocgenError, match=r"leads outside data/, where examples must come from"):
-        build_space(project, ANSWERS, GRADIO)
+        build_space(project, IMAGE_ANSWERS, GRADIO)
     assert not (project / SPACE_DIR).exists()
 
 
 def test_the_examples_inside_data_are_shipped(tmp_path: Path):
     project = image_project(tmp_path / "parts", ["data/raw/bolt.png,bolt,0"])
 
-    build = build_space(project, ANSWERS, GRADIO)
+    build = build_space(project, IMAGE_ANSWERS, GRADIO)
 
     assert "data/raw/bolt.png" in build.origins and "models/model.onnx" in build.origins
 
@@ -282,7 +264,7 @@ def test_an_example_over_the_cap_is_refused(tmp_path: Path):
     (project / "data/raw/bolt.png").write_bytes(b"0" * (EXAMPLE_MAX_BYTES + 1))
 
     with pytest.raises(PocgenError, match=r"data/raw/bolt.png is 5.0 MiB, over the 5 MiB cap"):
-        build_space(project, ANSWERS, GRADIO)
+        build_space(project, IMAGE_ANSWERS, GRADIO)
 
 
 def test_the_web_demo_is_scanned_too(project: Path, hub: FakeHub):

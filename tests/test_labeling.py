@@ -34,8 +34,11 @@ from label_studio_server import (
     migrated_data_dir,
     start_server,
 )
+from report_schemas import strict_problem
 from sklearn.metrics import cohen_kappa_score
 from smoke_project import package_of, project_env
+
+pytestmark = [pytest.mark.labeling, pytest.mark.server, pytest.mark.training]
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +227,7 @@ def test_detection_sample_push_annotate_pull_train(label_studio, admin, annotato
     annotated = {image["file_name"]: image for image in coco["images"]}
     assert {annotated[t.data["item"]]["annotator"] for t in tasks} == {"ann@example.com"}
     report = json.loads((project / "reports/labels.json").read_text())
+    assert strict_problem(report, "labels") is None
     assert report["annotators"] == {"ann@example.com": 6}
     assert report["rejected"] == []
     agreement = report["agreement"]
@@ -309,6 +313,7 @@ def test_classification_sample_push_annotate_pull_train(
         assert rows[item]["annotator"] == "ann@example.com"
         assert rows[item]["labeled_at"].endswith("+00:00")
     report = json.loads((project / "reports/labels.json").read_text())
+    assert strict_problem(report, "labels") is None
     bob = [truth[t.data["item"]] for t in tasks[:2]] + [other[truth[tasks[2].data["item"]]]]
     ann = [truth[t.data["item"]] for t in tasks[:3]]
     assert report["agreement"]["pairs"] == 3
@@ -352,6 +357,7 @@ def test_errors_name_the_fix_and_lose_nothing(label_studio, admin, annotators, d
     assert "label 'bogus' is not one of the classes" in rejected
     assert last_labels(project)[tasks[0].data["item"]]["annotator"] == "ann@example.com"
     report = json.loads((project / "reports/labels.json").read_text())
+    assert strict_problem(report, "labels") is None
     assert [r["task"] for r in report["rejected"]] == [tasks[1].id]
     bad = admin.annotations.list(tasks[1].id)[0]
     admin.annotations.delete(bad.id)

@@ -1,54 +1,77 @@
-"""The answer matrix of the built-in `poc` template, rendered and run.
+"""The answer matrix of the built-in `poc` template, rendered and checked.
 
-Every task x ui x labeling x deploy combination is rendered, with the other answers cycled through.
-Each render must hold exactly the expected files, no leftover Jinja, pass `ruff check`, and pass
-its own test suite. One project per task does all that in a fresh virtualenv, installed from its
-own pyproject.toml, after running the pipeline its README describes: that is the proof that a
-generated project stands on its own. The others share this test environment.
+Every pair of answer values (task x ui, ui x license, labeling x python_version, ...) appears in
+at least one render: a pairwise cover of the answers, not their full product, because a defect
+that needs three particular answers at once is rare, and the product is 432 renders. Some renders
+also take the longest names copier.yml accepts, or a user's own identity with a target metric
+beyond the default.
+
+Each render must hold exactly the expected files, no leftover Jinja, pass the project's own
+`ruff check` and `ruff format --check`, and collect its own test suite (which imports every test
+module, so a test or a module this combination of answers lacks is found). The test files
+themselves depend only on the task; what the other answers change is which of them exist. So the
+suites run in full once per task, on the project with every part switched on (both apps, Label
+Studio, notebooks), in a fresh virtualenv installed from its own pyproject.toml after running the
+pipeline its README describes: the proof that a generated project stands on its own.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import jinja2
 import pytest
+from allpairspy import AllPairs
 from venvs import fresh_venv
 
 from pocgen.templating.engines import RenderOptions
 from pocgen.templating.new import create_project
 from pocgen.templating.registry import builtin_root
 
+pytestmark = pytest.mark.matrix
+
 TEMPLATE = builtin_root() / "poc" / "template"
 TASKS = ["object-detection", "image-classification", "text-classification"]
-UIS = ["gradio", "streamlit", "both"]
-LABELING = ["label-studio", "none"]
-DEPLOY = ["hf-spaces", "none"]
-LICENSES = ["MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"]
-PYTHONS = ["3.11", "3.12", "3.13"]
+ANSWERS = {
+    "task": TASKS,
+    "ui": ["gradio", "streamlit", "both"],
+    "labeling": ["label-studio", "none"],
+    "deploy": ["hf-spaces", "none"],
+    "notebooks": ["true", "false"],
+    "ci": ["github-actions", "none"],
+    "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"],
+    "python_version": ["3.11", "3.12", "3.13"],
+}
+# One project per task with every part switched on: its suite runs in full, in a fresh venv.
+EVERYTHING = {
+    "ui": "both",
+    "labeling": "label-studio",
+    "deploy": "hf-spaces",
+    "notebooks": "true",
+    "ci": "github-actions",
+    "license": "MIT",
+    "python_version": "3.11",
+}
 
 
 def _matrix() -> list[dict[str, str]]:
-    combos = []
-    for index, (task, ui, labeling, deploy) in enumerate(
-        itertools.product(TASKS, UIS, LABELING, DEPLOY)
-    ):
+    pairs = [dict(zip(ANSWERS, values, strict=True)) for values in AllPairs(list(ANSWERS.values()))]
+    # The full suites also run the target metrics that name a class (and a precision).
+    combos = [
+        {"task": "object-detection", **EVERYTHING},
+        {"task": "image-classification", **EVERYTHING, **own_identity("image-classification", 0)},
+        {"task": "text-classification", **EVERYTHING, **own_identity("text-classification", 3)},
+    ]
+    for index, answers in enumerate(pairs):
         combos.append(
             {
-                "task": task,
-                "ui": ui,
-                "labeling": labeling,
-                "deploy": deploy,
-                "notebooks": "true" if index % 2 == 0 else "false",
-                "ci": "github-actions" if index // 2 % 2 == 0 else "none",
-                "license": LICENSES[index % len(LICENSES)],
-                "python_version": PYTHONS[index % len(PYTHONS)],
-                **(longest_names(index) if index % 6 == 5 else {"project_name": f"Matrix {index}"}),
-                **(own_identity(task, index) if index % 4 == 3 else {}),
+                **answers,
+                **(longest_names(index) if index % 3 == 2 else {"project_name": f"Matrix {index}"}),
+                **(own_identity(answers["task"], index) if index % 3 == 1 else {}),
             }
         )
     return combos
@@ -57,7 +80,7 @@ def _matrix() -> list[dict[str, str]]:
 def own_identity(task: str, index: int) -> dict[str, str]:
     """A user's own project (the others are `--defaults` demos), with a target metric beyond
     the default one: the metrics that a success sentence names a class or a precision for."""
-    metric = ["class_recall", "recall_at_precision", "all_found_rate"][index // 4 % 3]
+    metric = ["class_recall", "recall_at_precision", "all_found_rate"][index // 3 % 3]
     if metric == "all_found_rate" and task != "object-detection":
         metric = "macro_f1"
     sentence = {
@@ -89,9 +112,11 @@ def longest_names(index: int) -> dict[str, str]:
 
 
 MATRIX = _matrix()
-IDS = [f"{c['task']}-{c['ui']}-{c['labeling']}-{c['deploy']}" for c in MATRIX]
-# One project per task in a fresh virtualenv: both apps, Label Studio, notebooks on.
-FRESH_VENV = {f"{task}-both-label-studio-hf-spaces" for task in TASKS}
+IDS = [
+    f"{c['task']}-{'full' if i < len(TASKS) else i}-{c['ui']}-{c['labeling']}"
+    for i, c in enumerate(MATRIX)
+]
+FULL_SUITE = set(IDS[: len(TASKS)])
 
 # Files that exist only for some answers: output path -> when. `<pkg>` is the package name.
 CONDITIONAL = {
@@ -106,29 +131,45 @@ CONDITIONAL = {
     "tests/test_app_gradio.py": lambda a: a["ui"] in ("gradio", "both"),
     "src/<pkg>/model.py": lambda a: a["task"] != "text-classification",
     "src/<pkg>/images.py": lambda a: a["task"] != "text-classification",
+    "src/<pkg>/synth.py": lambda a: a["task"] != "text-classification",
     "src/<pkg>/collect_images.py": lambda a: a["task"] != "text-classification",
+    "src/<pkg>/collect_text.py": lambda a: a["task"] == "text-classification",
     "src/<pkg>/label.py": lambda a: a["labeling"] == "label-studio",
+    "src/<pkg>/labelstudio.py": lambda a: a["labeling"] == "label-studio",
     "scripts/serve_label_studio.py": lambda a: a["labeling"] == "label-studio",
     "tests/test_label.py": lambda a: a["labeling"] == "label-studio",
     "notebooks/01-explore-data.ipynb": lambda a: a["notebooks"] == "true",
     "notebooks/02-train-evaluate.ipynb": lambda a: a["notebooks"] == "true",
     "notebooks/03-error-analysis.ipynb": lambda a: a["notebooks"] == "true",
+    "notebooks/train-on-colab.ipynb": lambda a: (
+        a["notebooks"] == "true" and a["task"] != "text-classification"
+    ),
     "tests/test_notebooks.py": lambda a: a["notebooks"] == "true",
 }
 # Jinja left in output would show up as these; GitHub Actions' own `${{ }}` is not Jinja.
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
+# A source with one version per task, or per kind of task (image or text): one of them renders
+# for every task, so its output always exists, unless CONDITIONAL says otherwise.
+PER_TASK = re.compile(
+    r"\{% if (task == '[a-z-]+'|not image_task|image_task) %\}(?P<name>[^{}]+)\{% endif %\}"
+)
 
 
 def _unconditional_files(package: str) -> set[str]:
-    """Template files with no condition in their path: they must always be rendered."""
+    """Output paths that every render holds: template files with no condition in their path,
+    and those whose only condition is the task."""
     files = set()
     for path in TEMPLATE.rglob("*"):
         relative = path.relative_to(TEMPLATE).as_posix()
-        if not path.is_file() or "{%" in relative or "__pycache__" in relative:
+        if not path.is_file() or "__pycache__" in relative:
+            continue
+        relative = PER_TASK.sub(lambda match: match["name"], relative)
+        if "{%" in relative:
             continue
         relative = relative.removesuffix(".jinja")
         relative = relative.replace("{{_copier_conf.answers_file}}", ".copier-answers.yml")
-        files.add(relative.replace("{{package_name}}", package))
+        if relative.replace("{{package_name}}", "<pkg>") not in CONDITIONAL:
+            files.add(relative.replace("{{package_name}}", package))
     return files
 
 
@@ -137,6 +178,36 @@ def expected_files(answers: dict[str, str], package: str) -> set[str]:
         name.replace("<pkg>", package) for name, when in CONDITIONAL.items() if when(answers)
     }
     return _unconditional_files(package) | conditional
+
+
+def test_every_pair_of_answer_values_is_rendered():
+    names = list(ANSWERS)
+    for first, second in ((a, b) for i, a in enumerate(names) for b in names[i + 1 :]):
+        wanted = {(x, y) for x in ANSWERS[first] for y in ANSWERS[second]}
+        seen = {(combo[first], combo[second]) for combo in MATRIX}
+        assert wanted - seen == set(), f"{first} x {second} never rendered"
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_each_output_file_has_one_source_per_task(task: str):
+    # Two sources of one file for the same answers would silently overwrite each other.
+    answers = {
+        **EVERYTHING,
+        "task": task,
+        "image_task": task != "text-classification",
+        "has_gradio": True,
+        "has_streamlit": True,
+        "license": "MIT",
+        "_copier_conf": {"answers_file": ".copier-answers.yml"},
+    }
+    sources: dict[str, list[str]] = {}
+    for path in TEMPLATE.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            relative = path.relative_to(TEMPLATE).as_posix()
+            output = jinja2.Template(relative).render(answers).removesuffix(".jinja")
+            if output and not output.endswith("/") and "//" not in output:
+                sources.setdefault(output, []).append(relative)
+    assert {output: found for output, found in sources.items() if len(found) > 1} == {}
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +243,7 @@ def test_only_expected_files_and_no_leftover_jinja(rendered, combo_id, answers):
 
 def run(python: Path | str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     # A generated project needs no pytest plugins; this environment's own (hypothesis, anyio...)
-    # would only add start-up time to each of the 36 runs.
+    # would only add start-up time to each run.
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     return subprocess.run([str(python), *args], cwd=cwd, capture_output=True, text=True, env=env)
 
@@ -198,13 +269,21 @@ def run_readme_pipeline(python: Path, project: Path) -> None:
 
 
 @pytest.mark.parametrize(("combo_id", "answers"), list(zip(IDS, MATRIX, strict=True)), ids=IDS)
-def test_generated_project_passes_ruff_and_its_own_tests(rendered, combo_id, answers, tmp_path):
+def test_generated_project_is_clean_by_its_own_rules(rendered, combo_id, answers):
     project = rendered[combo_id]
-    python: Path | str = sys.executable
-    if combo_id in FRESH_VENV:
-        python = fresh_venv(tmp_path / "venv", project)
-        run_readme_pipeline(python, project)
-    lint = run(python, "-m", "ruff", "check", "--no-cache", ".", cwd=project)
+    lint = run(sys.executable, "-m", "ruff", "check", "--no-cache", ".", cwd=project)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+    layout = run(sys.executable, "-m", "ruff", "format", "--check", "--no-cache", ".", cwd=project)
+    assert layout.returncode == 0, layout.stdout + layout.stderr
+    if combo_id not in FULL_SUITE:  # those run every test below
+        collected = run(sys.executable, "-m", "pytest", "--collect-only", "-q", cwd=project)
+        assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-2000:]
+
+
+@pytest.mark.parametrize("combo_id", sorted(FULL_SUITE))
+def test_generated_project_stands_on_its_own(rendered, combo_id, tmp_path):
+    project = rendered[combo_id]
+    python = fresh_venv(tmp_path / "venv", project)
+    run_readme_pipeline(python, project)
     tests = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", cwd=project)
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]

@@ -29,6 +29,8 @@ from PIL import Image
 from sklearn.datasets import load_sample_image
 from smoke_project import package_of, project_env
 
+pytestmark = pytest.mark.training
+
 PER_CLASS = 8
 COLLECTED = 2 * PER_CLASS + 7  # plus 5 other forms in the first class, 2 in the second
 

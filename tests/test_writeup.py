@@ -2,6 +2,8 @@
 
 The project is the real rendered `poc` template; the report files hold numbers chosen in
 known_artifacts.py, so every assertion can name the exact figure that must (or must not) appear.
+The writeup runs in process (`run_writeup`, as the CLI calls it) wherever a test is about what it
+writes; the CLI itself runs where the test is about what a user sees: one line, the exit code.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from known_artifacts import DEPLOY, METRICS, render, write_json, write_known_art
 
 from pocgen.errors import PocgenError
 from pocgen.writeup.markers import file_edited, find_regions
-from pocgen.writeup.run import plan_writeup, run_writeup
+from pocgen.writeup.run import plan_writeup, run_writeup, stale_message, summary
 
 SECTIONS = ["problem", "data", "model", "results", "demo", "decisions", "reproduce"]
 
@@ -76,8 +78,7 @@ def test_fresh_readme_is_pristine_and_complete(project: Path) -> None:
 
 
 def test_exact_numbers_appear(finished: Path) -> None:
-    result = run_pocgen("writeup", finished)
-    assert result.exit_code == 0, result.stderr
+    run_writeup(finished)
     readme = (finished / "README.md").read_text(encoding="utf-8")
 
     results = section(readme, "results")
@@ -174,14 +175,13 @@ def test_second_run_is_a_noop(finished: Path) -> None:
     first = run_writeup(finished)
     assert "README.md" in first.written
     snapshot = {p: p.read_bytes() for p in finished.rglob("*") if p.is_file()}
-    second = run_pocgen("writeup", finished)
-    assert second.exit_code == 0, second.stderr
-    assert "nothing changed" in second.stdout
+    second = run_writeup(finished)
+    assert "nothing changed: already up to date" in summary(second)
     assert {p: p.read_bytes() for p in finished.rglob("*") if p.is_file()} == snapshot
 
 
 def test_check_flags_a_stale_readme(finished: Path) -> None:
-    assert run_pocgen("writeup", finished, "--check").exit_code == 1
+    assert stale_message(plan_writeup(finished)) is not None
     run_writeup(finished)
     assert run_pocgen("writeup", finished, "--check").exit_code == 0
     metrics = dict(METRICS, metrics={"accuracy": 0.9122, "macro_f1": 0.9})
@@ -201,17 +201,14 @@ def test_edit_inside_a_marker_is_refused_then_forced(finished: Path) -> None:
     )
     readme_path.write_text(edited, encoding="utf-8")
 
-    refused = run_pocgen("writeup", finished)
-    assert refused.exit_code == 1
-    assert "section `results`" in refused.stderr and "--force" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    with pytest.raises(PocgenError, match="section `results`.*--force"):
+        run_writeup(finished)
     assert readme_path.read_text(encoding="utf-8") == edited  # nothing lost
     saved = backups(finished)
     assert saved and saved[-1].read_text(encoding="utf-8") == edited  # backup kept
 
-    assert run_pocgen("writeup", finished, "--check").exit_code == 1
-    forced = run_pocgen("writeup", finished, "--force")
-    assert forced.exit_code == 0, forced.stderr
+    assert "edited by hand inside the markers: results" in stale_message(plan_writeup(finished))
+    run_writeup(finished, force=True)
     assert "My own words" not in readme_path.read_text(encoding="utf-8")
     assert any("My own words" in b.read_text(encoding="utf-8") for b in backups(finished))
 
@@ -253,8 +250,9 @@ def test_broken_markers_and_bad_reports_give_one_clear_line(finished: Path) -> N
 
 
 def test_limitations_left_empty_are_flagged(finished: Path) -> None:
-    result = run_pocgen("writeup", finished)
-    assert "section Limitations is empty" in result.stdout
+    assert "section Limitations is empty: it is yours to write in README.md" in summary(
+        run_writeup(finished)
+    )
     readme_path = finished / "README.md"
     readme_path.write_text(
         readme_path.read_text(encoding="utf-8").replace(
@@ -263,9 +261,9 @@ def test_limitations_left_empty_are_flagged(finished: Path) -> None:
         ),
         encoding="utf-8",
     )
-    result = run_pocgen("writeup", finished)
-    assert "section Limitations is empty" not in result.stdout
-    assert "section Next steps is empty" in result.stdout
+    lines = summary(run_writeup(finished))
+    assert not any("section Limitations is empty" in line for line in lines)
+    assert any("section Next steps is empty" in line for line in lines)
 
 
 # Text a user might type anywhere: prose, Markdown, blank lines, CRLF, unicode; never a marker.
@@ -344,7 +342,7 @@ def test_resume_of_synthesized_data_claims_no_collection_or_labeling(finished: P
         + "".join(f"synth/{n}.jpg,ok,synthesizer,2026-11-26\n" for n in range(3)),
         encoding="utf-8",
     )
-    assert run_pocgen("writeup", finished).exit_code == 0
+    run_writeup(finished)
     resume = (finished / "reports" / "resume.md").read_text(encoding="utf-8")
     assert "on 3 images synthesized by cut-and-paste" in resume
     assert "collected" not in resume and "Label Studio" not in resume
@@ -401,7 +399,7 @@ def test_writeup_writes_all_files_or_none(finished: Path, immutable, relative: s
     line = one_line_refusal(finished)
     assert f"cannot write {relative}" in line and "nothing was changed" in line
     assert hashes(finished) == before
-    assert not list(finished.rglob(".pocgen-*"))  # no staged file left behind
+    assert not list(finished.rglob("*.pocgen-*"))  # no staged or kept file left behind
 
 
 @pytest.mark.parametrize(
@@ -440,24 +438,22 @@ def test_bad_inputs_are_refused_in_one_line(finished: Path, damage, expected: st
 
 def test_untouched_project_makes_no_backup(finished: Path) -> None:
     """Replacing only what pocgen wrote and nobody edited needs no backup, in any run."""
-    assert run_pocgen("writeup", finished).exit_code == 0
+    run_writeup(finished)
     write_json(
         finished / "reports" / "metrics.json",
         dict(METRICS, headline={"metric": "accuracy", "value": 0.95}),
     )
-    result = run_pocgen("writeup", finished)
-    assert result.exit_code == 0 and "wrote README.md" in result.stdout
-    assert "backup" not in result.stdout and backups(finished) == []
+    result = run_writeup(finished)
+    assert "README.md" in result.written and result.backups == [] and backups(finished) == []
 
 
 def test_demo_project_gets_no_resume_and_no_blog(finished: Path) -> None:
     answers = finished / ".copier-answers.yml"
     answers.write_text(answers.read_text(encoding="utf-8") + "demo: true\n", encoding="utf-8")
-    result = run_pocgen("writeup", finished)
-    assert result.exit_code == 0, result.stderr
+    result = run_writeup(finished)
     assert not (finished / "reports" / "resume.md").exists()
     assert not (finished / "reports" / "blog_post.md").exists()
-    assert "no reports/resume.md: a demo project" in result.stdout
+    assert "no reports/resume.md: a demo project (`demo: true`) gets none" in summary(result)
     card = (finished / "reports" / "model_card.md").read_text(encoding="utf-8")
     assert "**Demo project.**" in card
 

@@ -6,6 +6,7 @@ them, so `pocgen --help` starts fast.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,7 @@ import typer.core
 from rich.console import Console
 
 from pocgen import __version__
-from pocgen.errors import PocgenError
+from pocgen.errors import Interrupted, PocgenError, printable, shown
 
 
 def _examples(*commands: str) -> str:
@@ -62,8 +63,11 @@ def main() -> None:
     """Console-script entry point: run the app and turn `PocgenError` into one line, exit 1."""
     try:
         app(prog_name="pocgen")
+    except Interrupted as interrupted:
+        err_console.print(shown(interrupted), highlight=False, soft_wrap=True)
+        sys.exit(interrupted.exit_code)
     except PocgenError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {shown(error)}", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
 
 
@@ -140,32 +144,31 @@ def new(
     """Create a project from a template (the built-in 'poc' unless --template says otherwise)."""
     from pocgen.templating import answers, create_project
 
-    given = answers.collect(data or [], data_file)
     finish = None
-    if course:
-        from pocgen.check.course import course_request
-
-        template, vcs_ref, given, finish = course_request(course, template, vcs_ref, given)
-    options = _render_options(defaults, trust, pretend, vcs_ref)
     try:
-        created = create_project(
-            dest, template, data=given, options=options, force=force, finish=finish
-        )
-    except KeyboardInterrupt:  # the render happens in a staging folder that is already gone
-        err_console.print(f"interrupted: nothing was written to {dest}.", highlight=False)
-        raise typer.Exit(130) from None
+        given = answers.collect(data or [], data_file)
+        if course:
+            from pocgen.check.course import course_request
+
+            template, vcs_ref, given, finish = course_request(course, template, vcs_ref, given)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: nothing was written to {dest}.") from None
+    options = _render_options(defaults, trust, pretend, vcs_ref)
+    created = create_project(
+        dest, template, data=given, options=options, force=force, finish=finish
+    )
     for warning in created.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     if created.pretend:
         if created.files:
-            console.print(f"Would create {len(created.files)} files in {dest}:")
+            console.print(f"Would create {len(created.files)} files in {shown(dest)}:")
             for name in created.files:
-                console.print(f"  {name}", markup=False, highlight=False)
+                console.print(f"  {printable(name)}", markup=False, highlight=False)
         return
-    console.print(f"[green]Created[/] {dest} ({created.engine} template). Next steps:")
-    console.print(f"  cd {dest}", markup=False, highlight=False)
+    console.print(f"[green]Created[/] {shown(dest)} ({created.engine} template). Next steps:")
+    console.print(f"  cd {printable(shlex.quote(str(dest)))}", markup=False, highlight=False)
     for command in created.next_steps:
-        console.print(f"  {command}", markup=False, highlight=False)
+        console.print(f"  {printable(command)}", markup=False, highlight=False)
     if course:
         from pocgen.check.course import exercises_to_write
 
@@ -173,7 +176,7 @@ def new(
         if functions:
             console.print("Your course asks you to write these functions (now stubs with a hint):")
             for function in functions:
-                console.print(f"  {function}", markup=False, highlight=False)
+                console.print(f"  {printable(function)}", markup=False, highlight=False)
 
 
 @app.command(
@@ -202,8 +205,7 @@ def update(
     try:
         updated = update_project(project, data=answers.parse_pairs(data or []), options=options)
     except KeyboardInterrupt:  # the merge happens in a scratch copy; the project is untouched
-        err_console.print(f"interrupted: {project} is unchanged.", highlight=False)
-        raise typer.Exit(130) from None
+        raise Interrupted(f"interrupted: {project} is unchanged.") from None
     if updated.resumed:
         console.print(
             "Finished an update that was interrupted while moving files into place; review "
@@ -219,7 +221,7 @@ def update(
         err_console.print(
             "Conflicts left (your edit and the template's touch the same lines; both are kept "
             "between <<<<<<< and >>>>>>> markers; resolve them, then commit): "
-            + ", ".join(updated.conflicts),
+            + shown(", ".join(updated.conflicts)),
             highlight=False,
             soft_wrap=True,
         )
@@ -243,7 +245,7 @@ def templates(
     entries = course_templates(course) if course else list_templates() + course_templates()
     for entry in entries:
         source = "built-in" if entry.builtin else entry.source
-        table.add_row(entry.name, entry.description, entry.engine, source)
+        table.add_row(*map(shown, (entry.name, entry.description, entry.engine, source)))
     console.print(table)
 
 
@@ -275,9 +277,10 @@ def deploy(
     """Build the demo's Space folder and upload it to Hugging Face Spaces.
 
     Size caps: the model 100 MiB for --ui web, 500 MiB for gradio or streamlit; each example
-    5 MiB; any other file 5 MiB (the web runtime's .wasm 32 MiB). Every file is scanned for
-    secrets first; mark a false positive with a `pragma: allowlist secret` comment on its line,
-    or a regular expression matching the line in the project's .secrets-allowlist.
+    5 MiB; any other file 5 MiB (the web runtime's .wasm 32 MiB). Images go up without their
+    metadata. Every file is scanned for secrets first; mark a false positive with a
+    `pragma: allowlist secret` comment on its line, or a line `FILE: PATTERN` (the file and a
+    regular expression matching the flagged line) in the project's .secrets-allowlist.
     """
     from pocgen.deploy.run import DeployOptions
     from pocgen.deploy.run import deploy as deploy_project
@@ -307,7 +310,12 @@ def writeup(
             raise PocgenError(problem)
         console.print("README.md is up to date with the project's artifacts.")
         return
-    for line in summary(run_writeup(project, force=force)):
+    try:
+        result = run_writeup(project, force=force)
+    except KeyboardInterrupt:  # write_all put back what it had moved and removed what it staged
+        err_console.print("interrupted: the writeup wrote all its files or none.", highlight=False)
+        raise typer.Exit(130) from None
+    for line in summary(result):
         console.print(line, markup=False, highlight=False)
 
 
@@ -383,3 +391,112 @@ def check(
         passed = report.passed
     if not passed:
         raise typer.Exit(1)
+
+
+gpu_app = typer.Typer(
+    help="Train on a GPU elsewhere (Hugging Face Jobs, Kaggle or Colab) and bring models/ and "
+    "reports/ back.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(gpu_app, name="gpu")
+
+
+@gpu_app.command(
+    "run",
+    epilog=_examples(
+        "pocgen gpu run",
+        "pocgen gpu run --flavor a10g-small --timeout 2h --detach",
+        "pocgen gpu run --engine kaggle",
+        "pocgen gpu run --engine colab",
+    ),
+)
+def gpu_run(
+    project: ProjectArg = Path("."),
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="hf (Hugging Face Jobs: needs credits, t4-small is $0.40/h, billed per minute), "
+            "kaggle (free weekly GPU hours; pip install 'pocgen[kaggle]') or colab (uploads the "
+            "data, then you run notebooks/train-on-colab.ipynb on Colab's free GPU)."
+        ),
+    ] = "hf",
+    flavor: Annotated[
+        str | None,
+        typer.Option(help="Hardware: a Jobs flavor (default t4-small) or a Kaggle machine shape."),
+    ] = None,
+    timeout: Annotated[
+        str, typer.Option(help="Stop the job after this long (90m, 2h, or seconds).")
+    ] = "1h",
+    namespace: Annotated[
+        str | None,
+        typer.Option(help="Hub user or organisation that runs the job and owns its repos."),
+    ] = None,
+    detach: Annotated[
+        bool,
+        typer.Option("--detach", help="Return once the job is started; `pocgen gpu pull` later."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Run a text project anyway, or start over a run not yet pulled."
+        ),
+    ] = False,
+    endpoint: Annotated[
+        str | None, typer.Option(help="Hub URL (default: HF_ENDPOINT, else huggingface.co).")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="Docker image for Hugging Face Jobs (CUDA PyTorch).")
+    ] = None,
+) -> None:
+    """Train, export and evaluate the project on a GPU, then bring models/ and reports/ back.
+
+    Uploads what git tracks plus data/ (never models/, .venv, .env or .git) to a private dataset
+    on the chosen engine; the job runs the project's own stages and returns its results to a
+    private model repo (Kaggle: the notebook's output). The job is recorded in .pocgen/gpu.json.
+    """
+    from pocgen.gpu.engine import RunOptions
+    from pocgen.gpu.run import run_on_gpu
+
+    options = RunOptions(engine, flavor, timeout, namespace, detach, force, endpoint, image)
+    try:
+        run_on_gpu(project, options, console)
+    except KeyboardInterrupt:
+        err_console.print(
+            "Stopped following; the job keeps running (and billing) until it ends: "
+            "`pocgen gpu status`, `pocgen gpu pull` or `pocgen gpu cancel`.",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+
+
+@gpu_app.command("pull", epilog=_examples("pocgen gpu pull", "pocgen gpu pull --force"))
+def gpu_pull(
+    project: ProjectArg = Path("."),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace local results even if they changed after the job started."
+        ),
+    ] = False,
+) -> None:
+    """Bring the recorded GPU run's models/ and reports/ back (waits while it still runs)."""
+    from pocgen.gpu.run import pull
+
+    pull(project, force, console)
+
+
+@gpu_app.command("status", epilog=_examples("pocgen gpu status"))
+def gpu_status(project: ProjectArg = Path(".")) -> None:
+    """Show where the recorded GPU run stands and what to do next."""
+    from pocgen.gpu.run import status
+
+    status(project, console)
+
+
+@gpu_app.command("cancel", epilog=_examples("pocgen gpu cancel"))
+def gpu_cancel(project: ProjectArg = Path(".")) -> None:
+    """Stop the recorded GPU job (Hugging Face Jobs bill until a job ends)."""
+    from pocgen.gpu.run import cancel
+
+    cancel(project, console)

@@ -21,3 +21,27 @@ def one_line(text: object) -> str:
     second line; keeping only the first would drop it, so lines are joined instead.
     """
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+class Interrupted(PocgenError):
+    """Ctrl-C (or SIGTERM) stopped a command; the message says what state it left. Exit 130,
+    as a shell reports an interrupted program."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, exit_code=130)
+
+
+def printable(text: object) -> str:
+    """`text` safe to show in a terminal: control characters (an escape sequence or a newline in
+    a file name a template chose) are shown as `\\x1b`, `\\n`, never sent to the terminal."""
+    return "".join(
+        char if char.isprintable() or char == " " else ascii(char)[1:-1] for char in str(text)
+    )
+
+
+def shown(text: object) -> str:
+    """User-provided text (a path, a file name, a message quoting one) inside a rich markup
+    string: `printable`, and `[...]` kept as text rather than read as markup."""
+    from rich.markup import escape
+
+    return escape(printable(text))

@@ -9,7 +9,8 @@ import pytest
 from nbclient import NotebookClient
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
+# The numbered notebooks run here; train-on-colab.ipynb needs a GPU and the Hugging Face Hub.
+NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
 def test_all_three_notebooks_are_there():

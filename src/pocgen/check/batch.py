@@ -57,8 +57,16 @@ def grade_one(project: str, grading: Grading) -> Graded:
 
 
 def _flagship() -> cohort.Fingerprint | None:
+    """The shipped flagship's fingerprint; one that cannot be read leaves the class graded and
+    says why the flagship was not compared."""
     root = cohort.flagship_root()
-    return cohort.fingerprint(root) if root else None
+    if root is None:
+        return None
+    try:
+        return cohort.fingerprint(root)
+    except PocgenError as error:
+        why = f"the flagship could not be read: {error}"
+        return cohort.Fingerprint(str(root), not_compared=why)
 
 
 @dataclass

@@ -29,13 +29,15 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pocgen.check.exercises import Exercise, as_handed_out
-from pocgen.writeup.contribution import ANSWERS_FILE, _authored_files, _text_lines, pristine
+from pocgen.contract import ANSWERS_FILES, answers_file, recorded_answers
+from pocgen.records import Answers
+from pocgen.writeup.contribution import _authored_files, _text_lines, pristine
 
 K = 3  # lines per hashed run
 W = 4  # hashes per window
@@ -146,7 +148,7 @@ def jaccard(one: frozenset[int], other: frozenset[int]) -> float:
     return len(one & other) / len(union) if union else 0.0
 
 
-def _identity(answers: dict[str, Any]) -> dict[str, str]:
+def _identity(answers: Mapping[str, Any]) -> dict[str, str]:
     """The project's own names, longest first (a slug inside a name is replaced after it)."""
     values = {
         str(answers[key]).casefold(): f"<{key}>"
@@ -180,7 +182,7 @@ def written_lines(project: Path, baseline: Path) -> dict[str, list[str]]:
     """Per authored file, the lines the project has and the baseline render has not."""
     written = {}
     theirs = _authored_files(baseline)
-    for relative in sorted(_authored_files(project) - {ANSWERS_FILE}):
+    for relative in sorted(_authored_files(project) - set(ANSWERS_FILES)):
         mine = _lines(project / relative)
         if mine is None:
             continue
@@ -210,12 +212,12 @@ def _hashes(files: dict[str, list[str]], names: dict[str, str]) -> tuple[frozens
 def fingerprint(root: Path, exercises: Sequence[Exercise] = ()) -> Fingerprint:
     """Fingerprint what the authors of the project at `root` wrote on top of its template."""
     from pocgen.check.items import template_example
-    from pocgen.project import load_project
 
     root = root.resolve()
-    answers = load_project(root).answers
-    example = template_example(str(answers.get("problem", ""))) if answers.get("problem") else None
-    if answers.get("demo") is True:
+    # The answers only: what the authors wrote is compared whatever state their reports are in.
+    answers = Answers(recorded_answers(root) or {})
+    example = template_example(answers.text("problem")) if answers.text("problem") else None
+    if answers.demo:
         example = "a demo project (`demo: true`)"
     render, label, why_not = pristine(root)
     if render is None:
@@ -226,7 +228,7 @@ def fingerprint(root: Path, exercises: Sequence[Exercise] = ()) -> Fingerprint:
         solutions = written_lines(render, baseline) if exercises else {}
     hashes, count = _hashes(files, names)
     own_words = [str(answers[key]) for key in OWN_WORDS_ANSWERS if answers.get(key)]
-    hashes |= _hashes({ANSWERS_FILE: own_words}, names)[0]
+    hashes |= _hashes({"answers": own_words}, names)[0]
     solution_hashes, _ = _hashes(solutions, names)
     stubbed = ", exercises stubbed" if exercises else ""
     return Fingerprint(
@@ -237,7 +239,7 @@ def fingerprint(root: Path, exercises: Sequence[Exercise] = ()) -> Fingerprint:
 def flagship_root() -> Path | None:
     """The shipped flagship project, in a source checkout of pocgen (a wheel does not ship it)."""
     folder = Path(__file__).resolve().parents[3] / "examples" / "surgical-tool-detector"
-    return folder if (folder / ANSWERS_FILE).is_file() else None
+    return folder if answers_file(folder) is not None else None
 
 
 def _matches(one: Fingerprint, flagship: Fingerprint | None, threshold: float) -> list[Match]:

@@ -27,8 +27,9 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from pocgen.check.exercises import Exercise, parse_exercises, read_answers, stub_project
+from pocgen.check.exercises import Exercise, parse_exercises, stub_project
 from pocgen.check.rubric import Rubric, RubricItem, load_rubric, parse_items, read_yaml
+from pocgen.contract import recorded_answers, template_engine
 from pocgen.errors import PocgenError
 from pocgen.templating.registry import TemplateEntry
 
@@ -259,7 +260,7 @@ def course_request(
 def exercises_to_write(source: str, project: Path) -> list[str]:
     """The functions a student of the pack writes in `project`, as `src/pkg/train.py: run_epoch`
     (what `pocgen new --course` tells them)."""
-    answers = read_answers(project)
+    answers = recorded_answers(project) or {}
     return [
         f"{exercise.relative_path(answers)}: {exercise.function}"
         for exercise in load_pack(source).exercises
@@ -286,10 +287,8 @@ def course_templates(source: str | None = None) -> list[TemplateEntry]:
 def _engine_of(template: str) -> str:
     """The engine of a local or built-in template; '?' for a git URL we do not clone to list."""
     from pocgen.templating.registry import find
-    from pocgen.templating.sources import detect_engine
 
     entry = find(template)
     if entry is not None:
         return entry.engine
-    folder = Path(template)
-    return detect_engine(folder) if folder.is_dir() else "?"
+    return template_engine(Path(template)) or "?"

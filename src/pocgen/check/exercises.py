@@ -34,7 +34,7 @@ import tempfile
 import textwrap
 import tokenize
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,7 @@ from typing import Any
 from pocgen.check import probes
 from pocgen.check.items import Verdict
 from pocgen.check.rubric import RubricItem, _number
+from pocgen.contract import recorded_answers
 from pocgen.errors import PocgenError
 from pocgen.project import Project
 from pocgen.writeup.contribution import Contribution, compare, measure, pristine
@@ -50,7 +51,6 @@ from pocgen.writeup.contribution import Contribution, compare, measure, pristine
 EXERCISE_KEYS = ("id", "title", "function", "hint", "tests", "weight", "required", "tasks")
 LINE_LENGTH = 100  # the generated project's ruff line length
 HIDDEN_TIMEOUT = 900
-ANSWERS_FILE = ".copier-answers.yml"
 STUB_ERROR = "NotImplementedError"
 COLLECTION_FAILURE = "collection failure"  # pytest's message for a module it could not import
 
@@ -76,7 +76,7 @@ class Exercise:
     def applies_to(self, task: object) -> bool:
         return not self.tasks or task in self.tasks
 
-    def relative_path(self, answers: dict[str, Any]) -> str:
+    def relative_path(self, answers: Mapping[str, Any]) -> str:
         """The file's path from the project root."""
         if "/" in self.file:
             return self.file
@@ -346,20 +346,13 @@ def stub_source(source: str, qualname: str, hint: str) -> str:
     return _drop_imports(stubbed, unused) if unused else stubbed
 
 
-def read_answers(root: Path) -> dict[str, Any]:
-    from pocgen.templating.update import read_record
-
-    path = root / ANSWERS_FILE
-    return read_record(path) if path.is_file() else {}
-
-
 def stub_project(root: Path, exercises: Sequence[Exercise], pack: str) -> list[Exercise]:
     """Turn the exercises that apply to the project's task into stubs; return them.
 
     A file or function the pack names but the render lacks stops everything with one line that
     names it (the caller renders in a staging folder, so nothing is left half-made).
     """
-    answers = read_answers(root)
+    answers = recorded_answers(root) or {}
     stubbed = []
     for exercise in exercises:
         if not exercise.applies_to(answers.get("task")):
@@ -404,7 +397,7 @@ def as_handed_out(render: Path, exercises: Sequence[Exercise]) -> Iterator[Path]
         yield copy
 
 
-def contribution(project: Project, exercises: Sequence[Exercise]) -> Contribution:
+def contribution_as_handed_out(project: Project, exercises: Sequence[Exercise]) -> Contribution:
     """The student's contribution measured against the project as handed out: the stubs are
     pocgen's doing, so only what the student wrote in their place counts."""
     measured = measure(project)
@@ -422,7 +415,7 @@ def contribution(project: Project, exercises: Sequence[Exercise]) -> Contributio
 # --- grading -----------------------------------------------------------------------------------
 
 
-def _render_test(path: Path, answers: dict[str, Any]) -> str:
+def _render_test(path: Path, answers: Mapping[str, Any]) -> str:
     """A hidden test file, rendered with the project's answers when it ends in `.jinja`."""
     text = path.read_text(encoding="utf-8")
     if path.suffix != ".jinja":
@@ -471,7 +464,7 @@ def _cases(report: Path) -> list[_Case]:
     return cases
 
 
-def _missing_function(root: Path, exercise: Exercise, answers: dict[str, Any]) -> str | None:
+def _missing_function(root: Path, exercise: Exercise, answers: Mapping[str, Any]) -> str | None:
     """Why the student's project lacks the exercise's function, or None when it has it."""
     relative = exercise.relative_path(answers)
     try:
@@ -521,7 +514,7 @@ def _verdict(cases: list[_Case], where: str) -> Verdict:
 
 
 def grade(
-    root: Path, exercises: Sequence[Exercise], answers: dict[str, Any], python: str
+    root: Path, exercises: Sequence[Exercise], answers: Mapping[str, Any], python: str
 ) -> dict[str, Verdict]:
     """Run every exercise's hidden tests against a scratch copy of the project, in one pytest.
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
-from pocgen.check.exercises import Exercise
+from pocgen.check.exercises import Exercise, contribution_as_handed_out
+from pocgen.check.items import Context
 from pocgen.check.rubric import Rubric, RubricItem, load_rubric
 from pocgen.errors import PocgenError
+from pocgen.project import Project
 
 # Built-in checks that run the project's own code: its tests, notebooks and demo apps. Rubric
 # commands and exercises run it too. `--static` grades everything else and runs none of these.
@@ -55,6 +58,15 @@ class Grading:
         }
         canonical = json.dumps(content, sort_keys=True, default=str).encode()
         return hashlib.sha256(canonical).hexdigest()
+
+    def context(self, project: Project) -> Context:
+        """What the checks read `project` through: the answers the course locked, and its
+        contribution measured against the project as handed out (the stubs are pocgen's doing:
+        only what the student wrote in their place counts)."""
+        if not self.exercises:
+            return Context(project, self.locked)
+        measure = partial(contribution_as_handed_out, exercises=self.exercises)
+        return Context(project, self.locked, measure)
 
     def check_trust(self) -> None:
         """A rubric from the network runs its commands only with --trust."""

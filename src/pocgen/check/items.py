@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -23,16 +22,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pocgen.check import probes
-from pocgen.project import SAMPLE_SOURCE, SYNTH_SOURCE, Project
+from pocgen.contract import success_sentence_gap
+from pocgen.errors import PocgenError
+from pocgen.project import Project, project_python
+from pocgen.records import SAMPLE_SOURCE, SYNTH_SOURCE, Target
 from pocgen.topics import worn_topic
 from pocgen.writeup.contribution import Contribution, measure
-from pocgen.writeup.formatting import count, metric_name, number
+from pocgen.writeup.formatting import metric_name, number
 from pocgen.writeup.markers import TODO_MARK
 from pocgen.writeup.run import Plan, empty_user_sections, plan_writeup
-from pocgen.writeup.sections import agreement_of, blocking_reasons, headline, target
 
 Status = Literal["pass", "fail", "warn"]
-AGREEMENT_KEYS = ("kappa", "cohen_kappa", "f1_50", "f1", "mean_iou", "iou")
 DEPLOY_COMMAND = "pocgen deploy"  # what the Demo section waits for until the Space is online
 
 
@@ -52,12 +52,32 @@ class Verdict:
 
 
 class Context:
-    """What every check may look at; the writeup plan is built once, on first use."""
+    """What every check may look at; the writeup plan is built once, on first use, and each
+    check at each threshold runs once however many rubrics are graded with this context.
 
-    def __init__(self, project: Project, locked: dict[str, Any] | None = None) -> None:
+    `locked` holds the answers a course locked; `measure_contribution` measures the user's own
+    work (a course with exercises measures it against the project as handed out, stubs included:
+    see `Grading.context`).
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        locked: dict[str, Any] | None = None,
+        measure_contribution: Callable[[Project], Contribution] = measure,
+    ) -> None:
         self.project = project
         self.root = project.root
         self.locked = locked or {}
+        self._measure_contribution = measure_contribution
+        self._verdicts: dict[tuple[str, float | None], Verdict] = {}
+
+    def verdict(self, check: str, threshold: float | None) -> Verdict:
+        """The built-in `check`'s verdict at `threshold`, computed on first use."""
+        key = (check, threshold)
+        if key not in self._verdicts:
+            self._verdicts[key] = CHECKS[check](self, threshold)
+        return self._verdicts[key]
 
     @cached_property
     def plan(self) -> Plan:
@@ -65,18 +85,18 @@ class Context:
 
     @cached_property
     def contribution(self) -> Contribution:
-        return measure(self.project)
+        return self._measure_contribution(self.project)
 
     @cached_property
     def not_own_work(self) -> str | None:
         """Why the data and results are not the user's: a demo, or the built-in sample only."""
-        project = self.project
-        if project.demo:
+        borrowed = self.project.borrowed_work
+        if borrowed == "demo":
             return (
                 "a demo project (`demo: true` in .copier-answers.yml): the problem and data are "
                 "the template's example"
             )
-        if project.sample_only or (project.metrics or {}).get("sample_data"):
+        if borrowed == "sample":
             return (
                 "the data are only the built-in sample, not collected: bring your own with "
                 f"`{self.run('collect')}` and rerun the pipeline"
@@ -144,7 +164,7 @@ def data_collected(ctx: Context, threshold: float | None) -> Verdict:
     total = sum(sources.values())
     if ctx.not_own_work:
         return Verdict("fail", f"{number(total)} items, but {ctx.not_own_work}", "not-own-work")
-    per_class = _per_class_counts(project)
+    per_class = project.per_class_counts()
     short = {name: n for name, n in per_class.items() if n < minimum}
     counts = ", ".join(f"{name} {number(n)}" for name, n in per_class.items())
     if not per_class or short:
@@ -169,16 +189,6 @@ def data_collected(ctx: Context, threshold: float | None) -> Verdict:
     return Verdict("pass", f"{counts} (min {minimum}), {made}", "collected")
 
 
-def _per_class_counts(project: Project) -> dict[str, int]:
-    """Items per class: the quality report's count, else the labels file, else the splits."""
-    quality_counts = (project.quality or {}).get("per_class")
-    if isinstance(quality_counts, dict) and quality_counts:
-        return {str(k): count(v) for k, v in quality_counts.items()}
-    if project.label_rows:
-        return dict(Counter(row.get("label", "") for row in project.label_rows))
-    return {name: sum(splits.values()) for name, splits in project.per_class_split_counts().items()}
-
-
 def data_quality(ctx: Context, threshold: float | None) -> Verdict:
     """No blocking problem in the quality report; findings that are not blocking warn."""
     quality = ctx.project.quality
@@ -192,46 +202,33 @@ def data_quality(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "fail", f"quality of data that is not yours: {ctx.not_own_work}", "not-own-work"
         )
-    reasons = blocking_reasons(quality)
-    if reasons:
-        return Verdict("fail", "blocking problems: " + "; ".join(reasons), "blocking-problems")
-    duplicates = quality.get("duplicates") or {}
-    copies = count(duplicates.get("exact")) + count(duplicates.get("near"))
-    # The poc template records how many copy groups span more than one source group. Copies
-    # inside one group (frames of one video, scenes drawn on one table) are expected, and
-    # `split` keeps each group in one split, so they cannot leak into the test score.
-    copies_within_groups = quality.get("duplicates_across_groups") == 0 and copies > 0
+    if quality.blocking_reasons:
+        return Verdict(
+            "fail",
+            "blocking problems: " + "; ".join(quality.blocking_reasons),
+            "blocking-problems",
+        )
     found = {
-        "corrupt": count(quality.get("corrupt")),
-        "too small": count(quality.get("too_small")),
-        "exact duplicates": 0 if copies_within_groups else count(duplicates.get("exact")),
-        "near duplicates": 0 if copies_within_groups else count(duplicates.get("near")),
-        "bad boxes": count(quality.get("bad_boxes")),
-        "empty texts": count(quality.get("empty_texts")),
+        "corrupt": quality.corrupt,
+        "too small": quality.too_small,
+        "exact duplicates": 0 if quality.copies_within_groups else quality.exact_duplicates,
+        "near duplicates": 0 if quality.copies_within_groups else quality.near_duplicates,
+        "bad boxes": quality.bad_boxes,
+        "empty texts": quality.empty_texts,
     }
     findings = ", ".join(f"{number(n)} {name}" for name, n in found.items() if n)
-    items = number(count(quality.get("items")))
+    items = number(quality.items)
     if findings:
         return Verdict(
             "warn", f"{items} items checked, nothing blocking; found {findings}", "findings"
         )
     note = (
-        f"; {number(copies)} duplicate groups, each inside one source group (kept in one split)"
-        if copies_within_groups
+        f"; {number(quality.duplicate_groups)} duplicate groups, each inside one source group "
+        "(kept in one split)"
+        if quality.copies_within_groups
         else ""
     )
     return Verdict("pass", f"{items} items checked, no problems found{note}", "clean")
-
-
-def _agreement_values(labels: dict) -> dict[str, float]:
-    """class -> agreement, taking the first agreement measure the labels report carries."""
-    values: dict[str, float] = {}
-    for name, entry in (agreement_of(labels).get("per_class") or {}).items():
-        if isinstance(entry, dict):
-            key = next((k for k in AGREEMENT_KEYS if isinstance(entry.get(k), int | float)), None)
-            if key is not None:
-                values[str(name)] = float(entry[key])
-    return values
 
 
 def labels(ctx: Context, threshold: float | None) -> Verdict:
@@ -276,7 +273,7 @@ def labels(ctx: Context, threshold: float | None) -> Verdict:
             "no-annotators",
         )
     who = f"{number(sum(people.values()))} items by {len(people)} annotator(s)"
-    agreement = _agreement_values(project.labels or {})
+    agreement = project.labels.agreement.per_class_measure() if project.labels else {}
     if not agreement:
         return Verdict(
             "warn",
@@ -298,14 +295,14 @@ def labels(ctx: Context, threshold: float | None) -> Verdict:
 def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
     """The headline metric beats the baseline's by more than `threshold` (default 0)."""
     margin = threshold if threshold is not None else 0.0
-    best = headline(ctx.project)
-    if best is None:
+    best = ctx.project.headline
+    if best is None or best.value is None:
         return Verdict(
             "fail",
             f"no reports/metrics.json: run `{ctx.run('train')}` then `{ctx.run('evaluate')}`",
             "no-metrics",
         )
-    key, value, base = best
+    key, value, base = best.metric, best.value, ctx.project.baseline_value
     if base is None:
         return Verdict(
             "fail",
@@ -326,7 +323,7 @@ def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "warn", f"{evidence}; no models/model.onnx: run `{ctx.run('export')}`", "no-onnx"
         )
-    if (ctx.project.metrics or {}).get("smoke") or (ctx.project.training or {}).get("smoke"):
+    if ctx.project.smoke:
         return Verdict(
             "warn", f"{evidence}, from a --smoke run: run `{ctx.run('train')}`", "smoke-run"
         )
@@ -335,18 +332,18 @@ def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
 
 def success_metric(ctx: Context, threshold: float | None) -> Verdict:
     """The target metric reaches the answers' `target_value` (or `threshold` when given)."""
-    goal = target(ctx.project)
+    goal = ctx.project.target
     if goal is None:
         return Verdict("fail", "no target_metric/target_value in .copier-answers.yml", "no-target")
-    key, value = goal
-    value = threshold if threshold is not None else value
+    key = goal.metric
+    value = threshold if threshold is not None else goal.value
     metrics = ctx.project.metrics
     if metrics is None:
         return Verdict(
             "fail", f"no reports/metrics.json: run `{ctx.run('evaluate')}`", "no-metrics"
         )
-    measured = (metrics.get("metrics") or {}).get(key)
-    if not isinstance(measured, int | float):
+    measured = metrics.values.get(key)
+    if measured is None:
         return Verdict(
             "fail", f"metrics.json has no {key}: rerun `{ctx.run('evaluate')}`", "metric-missing"
         )
@@ -360,16 +357,25 @@ def success_metric(ctx: Context, threshold: float | None) -> Verdict:
     )
 
 
+# Notebooks that run elsewhere: train-on-colab.ipynb needs Colab's GPU and a Hugging Face token.
+REMOTE_NOTEBOOKS = {"train-on-colab.ipynb"}
+
+
 def notebooks_execute(ctx: Context, threshold: float | None) -> Verdict:
-    """Every notebook under notebooks/ runs top to bottom in the project's kernel (nbclient)."""
-    notebooks = sorted((ctx.root / "notebooks").glob("*.ipynb"))
+    """Every notebook under notebooks/ runs top to bottom in the project's kernel (nbclient),
+    except those made to run on a GPU service."""
+    notebooks = [
+        path
+        for path in sorted((ctx.root / "notebooks").glob("*.ipynb"))
+        if path.name not in REMOTE_NOTEBOOKS
+    ]
     if not notebooks:
         if ctx.project.answers.get("notebooks") is False:
             return Verdict(
                 "warn", "the project has no notebooks (`notebooks: false`)", "notebooks-off"
             )
         return Verdict("fail", "no notebooks/*.ipynb found", "no-notebooks")
-    python = probes.project_python(ctx.root)
+    python = project_python(ctx.root)
     where = probes.describe_python(ctx.root, python)
     outcome = probes.run_notebooks(ctx.root, notebooks, python)
     if outcome.ok:
@@ -411,9 +417,8 @@ def app_starts(ctx: Context, threshold: float | None) -> Verdict:
 
 def deployed(ctx: Context, threshold: float | None) -> Verdict:
     """A Space URL is recorded in reports/deploy.json by `pocgen deploy`."""
-    url = (ctx.project.deploy or {}).get("url")
-    if url:
-        return Verdict("pass", f"live at {url}", "deployed")
+    if ctx.project.deploy is not None:
+        return Verdict("pass", f"live at {ctx.project.deploy.url}", "deployed")
     if ctx.project.answers.get("deploy") == "none":
         return Verdict(
             "warn", "`deploy: none` in the answers: the demo is not online", "deploy-none"
@@ -425,7 +430,10 @@ def deployed(ctx: Context, threshold: float | None) -> Verdict:
 
 def writeup_fresh(ctx: Context, threshold: float | None) -> Verdict:
     """README sections match the artifacts; none is empty, Limitations and Next steps included."""
-    plan = ctx.plan
+    try:
+        plan = ctx.plan
+    except PocgenError as error:  # a README the writeup cannot read: this item fails, not all
+        return Verdict("fail", str(error).rstrip("."), "readme-unreadable")
     if plan.edited:
         return Verdict("fail", "edited inside the markers: " + ", ".join(plan.edited), "edited")
     if plan.stale:
@@ -476,7 +484,7 @@ def tests_pass(ctx: Context, threshold: float | None) -> Verdict:
     """The project's own test suite passes (`python -m pytest` in the project's interpreter)."""
     if not (ctx.root / "tests").is_dir():
         return Verdict("fail", "no tests/ folder", "no-tests")
-    python = probes.project_python(ctx.root)
+    python = project_python(ctx.root)
     outcome = probes.run_tests(ctx.root, python)
     where = probes.describe_python(ctx.root, python)
     return Verdict(
@@ -495,14 +503,11 @@ def fresh_topic(ctx: Context, threshold: float | None) -> Verdict:
             "a demo project (`demo: true`): the topic is the template's example",
             "demo-project",
         )
-    texts = [
-        str(answers.get(k, ""))
-        for k in ("project_name", "problem", "business_objective", "classes")
-    ]
+    texts = [answers.text(k) for k in ("project_name", "problem", "business_objective", "classes")]
     topic = worn_topic(*texts)
     if topic:
         return Verdict("fail", f"looks like {topic}, a well-worn tutorial topic", "worn-topic")
-    example = template_example(str(answers.get("problem", "")))
+    example = template_example(answers.text("problem"))
     if example:
         return Verdict(
             "fail",
@@ -521,57 +526,47 @@ def problem_described(ctx: Context, threshold: float | None) -> Verdict:
             "a demo project (`demo: true`): the problem is the template's example",
             "demo-project",
         )
-    missing = [
-        k
-        for k in ("problem", "business_objective", "success_metric")
-        if not str(answers.get(k, "")).strip()
-    ]
+    stated = ("problem", "business_objective", "success_metric")
+    missing = [key for key in stated if not answers.text(key)]
     if missing:
         return Verdict("fail", "not stated: " + ", ".join(missing), "not-stated")
-    example = template_example(str(answers["problem"]))
+    example = template_example(answers.text("problem"))
     if example:
         return Verdict(
             "fail", f"the problem is the template's own example ({example})", "template-example"
         )
-    goal = target(ctx.project)
+    goal = ctx.project.target
     if goal is None:
         return Verdict("warn", "no measurable target (target_metric/target_value)", "no-target")
-    mismatch = _sentence_mismatch(str(answers["success_metric"]), *goal)
+    mismatch = _sentence_mismatch(answers.text("success_metric"), goal)
     if mismatch:
         return Verdict("warn", mismatch, "metric-sentence-mismatch")
     return Verdict(
         "pass",
-        f"{str(answers['problem']).strip()[:60]}… target {metric_name(goal[0])} ≥ {goal[1]:g}",
+        f"{answers.text('problem')[:60]}… target {metric_name(goal.metric)} ≥ {goal.value:g}",
         "described",
     )
 
 
-# Words that name each target metric in a sentence, besides its key and display name.
-METRIC_WORDS = {
-    "map50": ("map",),
-    "map50_95": ("map",),
-    "macro_f1": ("f1",),
-    "class_recall": ("recall",),
-    "recall_at_precision": ("recall",),
-    "all_found_rate": ("all found", "every", "all of", "all the", "all its", "all their"),
-}
-
-
-def _sentence_mismatch(sentence: str, key: str, value: float) -> str | None:
-    """Why the success-metric sentence does not say what `check` measures, or None."""
-    text = sentence.lower()
-    names = {key.lower(), metric_name(key).lower(), key.replace("_", " ").lower()}
-    names |= set(METRIC_WORDS.get(key, ()))
-    values = {f"{value:g}", f"{value * 100:g}%", f"{value * 100:g} %"}
-    if not any(name in text for name in names):
+def _sentence_mismatch(sentence: str, goal: Target) -> str | None:
+    """Why the success-metric sentence does not say what `check` measures, or None. The rule is
+    the template's own (schemas/success_metric.json), which copier.yml's validator applies too."""
+    said = f"the success metric says {sentence!r}"
+    gap = success_sentence_gap(sentence, goal.metric, goal.value, goal.target_class)
+    if gap == "metric":
         return (
-            f"the success metric says {sentence.strip()!r}, but `check` measures "
-            f"{metric_name(key)} (target_metric: {key}): make them the same"
+            f"{said}, but `check` measures {metric_name(goal.metric)} (target_metric: "
+            f"{goal.metric}): make them the same"
         )
-    if not any(number_text in text for number_text in values):
+    if gap == "class":
         return (
-            f"the success metric says {sentence.strip()!r}, but the target is {metric_name(key)} "
-            f"≥ {value:g} (target_value): make them the same"
+            f"{said}, but the target is about the class {goal.target_class!r} (target_class): "
+            "name the class"
+        )
+    if gap == "target":
+        return (
+            f"{said}, but the target is {metric_name(goal.metric)} ≥ {goal.value:g} "
+            "(target_value): make them the same"
         )
     return None
 
@@ -635,15 +630,13 @@ def reproducible(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "fail", f"the results reproduced are not yours: {ctx.not_own_work}", "not-own-work"
         )
-    training = (ctx.project.metrics or {}).get("training") or ctx.project.training or {}
-    if not training.get("git_commit"):
+    commit = ctx.project.run.git_commit
+    if not commit:
         return Verdict(
             "warn", "results not tied to a git commit (commit before training)", "no-commit"
         )
     return Verdict(
-        "pass",
-        f"params.yaml, Makefile, splits; results from commit {training['git_commit']}",
-        "reproducible",
+        "pass", f"params.yaml, Makefile, splits; results from commit {commit}", "reproducible"
     )
 
 
@@ -709,16 +702,14 @@ def experiments_compared(ctx: Context, threshold: float | None) -> Verdict:
     """At least `threshold` (default 2) experiments in reports/experiments/*.json, each with a
     headline on the same metric, so they can be compared."""
     minimum = int(threshold if threshold is not None else 2)
-    runs = ctx.project.experiments
-    heads = {name: (result.get("headline") or {}) for name, result in runs.items()}
     scored = {
-        name: head
-        for name, head in heads.items()
-        if isinstance(head.get("value"), int | float) and head.get("metric")
+        name: result.headline
+        for name, result in ctx.project.experiments.items()
+        if result.headline.value is not None
     }
-    metrics = {str(head["metric"]) for head in scored.values()}
+    metrics = {head.metric for head in scored.values()}
     listed = ", ".join(
-        f"{name} {metric_name(str(h['metric']))} {number(h['value'])}" for name, h in scored.items()
+        f"{name} {metric_name(h.metric)} {number(h.value)}" for name, h in scored.items()
     )
     if len(scored) < minimum:
         return Verdict(

@@ -14,13 +14,14 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from pocgen.project import project_python
 
 # Executes every notebook in the project's kernel, from the notebook's folder, as a reader would.
 # A package missing from the project's environment is reported as such (last line
@@ -68,14 +69,6 @@ class Outcome:
     missing: str | None = None  # a package the project's environment lacks
     tail: str | None = None  # the last lines of its output, to show why it failed
     returncode: int | None = None  # None when it never ran to an end (timeout, not started)
-
-
-def project_python(root: Path) -> str:
-    """The interpreter that has the project's dependencies."""
-    for candidate in (root / ".venv" / "bin" / "python", root / ".venv" / "Scripts" / "python.exe"):
-        if candidate.exists():
-            return str(candidate)
-    return sys.executable
 
 
 def describe_python(root: Path, python: str) -> str:

@@ -24,9 +24,11 @@ from rich.table import Table
 from pocgen import __version__
 from pocgen.check import exercises, probes
 from pocgen.check.grading import Grading, runs_project_code
-from pocgen.check.items import CHECKS, Context, Status, Verdict
+from pocgen.check.items import Context, Status, Verdict
 from pocgen.check.rubric import Rubric, RubricItem
-from pocgen.project import load_project
+from pocgen.errors import shown
+from pocgen.project import load_project, project_python
+from pocgen.records import Answers
 
 SCHEMA_VERSION = 2
 SCORES: dict[str, float] = {"pass": 1.0, "warn": 0.5, "fail": 0.0}
@@ -110,7 +112,7 @@ class CheckReport:
 
 def _run_command(item: RubricItem, root: Path) -> Verdict:
     """Run a rubric command with the project's interpreter first on PATH, so `python` is its own."""
-    python_dir = str(Path(probes.project_python(root)).parent)
+    python_dir = str(Path(project_python(root)).parent)
     env = {**os.environ, "PATH": python_dir + os.pathsep + os.environ.get("PATH", "")}
     outcome = probes.run_command(item.command or "", root, COMMAND_TIMEOUT, env=env)
     if not outcome.ok:
@@ -135,23 +137,24 @@ def _run_command(item: RubricItem, root: Path) -> Verdict:
     return Verdict("fail", f"{value:g} (threshold {item.threshold:g})", "below-threshold")
 
 
-def _template(answers: dict[str, Any]) -> dict[str, str | None]:
-    source, version = answers.get("_src_path"), answers.get("_commit")
-    return {
-        "source": str(source) if source else None,
-        "version": str(version) if version else None,
-    }
+def _template(answers: Answers) -> dict[str, str | None]:
+    return {"source": answers.template_source, "version": answers.template_version}
 
 
 def run_check(root: Path, grading: Grading, console: Console | None = None) -> CheckReport:
     """Grade the project at `root`; the spinner goes to stderr so `--json` stays clean on stdout."""
+    return grade(grading.context(load_project(root)), grading, console)
+
+
+def grade(context: Context, grading: Grading, console: Console | None = None) -> CheckReport:
+    """Grade the project `context` holds as `grading` says. `context` comes from
+    `grading.context` (or another grading's of the same course: the same locked answers and
+    exercises), and grading one context several ways (rubrics, `--static`) runs each built-in
+    check once (`Context.verdict`)."""
     grading.check_trust()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.monotonic()
-    context = Context(load_project(root), grading.locked)
-    items = grading.items_for(context.project.answers.get("task"))
-    if grading.exercises:  # the stubs are pocgen's doing: measure against them
-        context.contribution = exercises.contribution(context.project, grading.exercises)
+    items = grading.items_for(context.project.task)
     exercise_verdicts: dict[str, Verdict] | None = None
     results: list[ItemResult] = []
     progress = Progress(
@@ -169,14 +172,14 @@ def run_check(root: Path, grading: Grading, console: Console | None = None) -> C
             if skipped:
                 verdict = SKIPPED
             elif item.check:
-                verdict = CHECKS[item.check](context, item.threshold)
+                verdict = context.verdict(item.check, item.threshold)
             elif item.exercise:
                 if exercise_verdicts is None:  # every exercise's hidden tests run at once
                     exercise_verdicts = exercises.grade(
                         context.root,
                         [grading.exercise(i.exercise) for i in items if i.exercise],
                         context.project.answers,
-                        probes.project_python(context.root),
+                        project_python(context.root),
                     )
                 verdict = exercise_verdicts[item.exercise]
             else:
@@ -225,8 +228,11 @@ def report_table(report: CheckReport) -> Table:
     for item in report.items:
         mark = "" if item.required else " (optional)"
         status = f"[{STYLES[item.status]}]{item.status}[/]"
-        evidence = item.evidence
+        # Evidence and output come from the project (a student's command may print anything):
+        # shown as text, never read as markup or sent to the terminal as control characters.
+        lines = [item.evidence]
         if item.output_tail and item.status == "fail":
-            evidence += "\n" + item.output_tail
-        table.add_row(item.title + mark, status, f"{item.weight:g}", evidence)
+            lines += item.output_tail.splitlines()
+        evidence = "\n".join(shown(line) for line in lines)
+        table.add_row(shown(item.title) + mark, status, f"{item.weight:g}", evidence)
     return table

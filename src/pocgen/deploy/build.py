@@ -6,7 +6,8 @@ as an importable package, the ONNX model and its labels, the metrics for the Abo
 test examples, a requirements.txt without torch, the README card and, for Streamlit, a
 Dockerfile; the paths inside match the project's (models/, reports/, data/splits/), so the app
 runs unchanged. A static Space gets the project's web build (see `web`) and the README card.
-Every file read is confined to its folder (`paths`), and the result is scanned for secrets.
+Every file read is confined to its folder (`paths`), every image is written again without its
+metadata (`images`), and the result is scanned for secrets.
 """
 
 from __future__ import annotations
@@ -20,20 +21,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pocgen.deploy import frontmatter
+from pocgen.deploy import frontmatter, images
 from pocgen.deploy.choice import UiChoice
 from pocgen.deploy.paths import (
     EXAMPLES,
     FIGURES,
+    SPACE_DIR,
     Source,
+    check_size,
     contained,
     fresh_space_folder,
     model_source,
     refuse_symlinks,
 )
-from pocgen.deploy.secrets import refuse_secrets
+from pocgen.deploy.secrets import Finding, refuse_secrets
 from pocgen.deploy.web import EXAMPLE_COUNT, build_web
 from pocgen.errors import PocgenError
+from pocgen.files import read_text
 
 APP_FILE = "app.py"
 WEB_APP_FILE = "index.html"
@@ -62,10 +66,23 @@ class SpaceBuild:
     front_matter: dict[str, Any]
     # Built file (relative, POSIX) -> the project file it came from, or "(generated)".
     origins: dict[str, str] = field(default_factory=dict)
+    # Built images written again without their metadata.
+    cleaned: set[str] = field(default_factory=set)
+    # Suspected secrets that an entry of .secrets-allowlist allowed, and that entry's line.
+    allowed: list[tuple[Finding, int]] = field(default_factory=list)
 
     def sizes(self) -> dict[str, int]:
         """Each built file's size in bytes, sorted by path, for the plan and the tests."""
         return {name: (self.folder / name).stat().st_size for name in sorted(self.origins)}
+
+    def public_files(self) -> list[str]:
+        """The project files whose content this Space makes public, sorted; the examples a web
+        build copied from the project's data are named by their place in the build."""
+        return sorted(
+            origin if not origin.startswith("(") else f"{name} (an example from your data)"
+            for name, origin in self.origins.items()
+            if not origin.startswith("(") or name.startswith("examples/")
+        )
 
 
 def pick_examples(rows: list[dict[str, str]], count: int) -> list[dict[str, str]]:
@@ -116,17 +133,32 @@ class _Builder:
         self.project = project
         self.folder = folder
         self.origins: dict[str, str] = dict(origins or {})
+        self.cleaned: set[str] = set()
 
     def copy(self, source: str, target: str | None = None, rule: Source | None = None) -> None:
         """Copy a project file that must stay inside `rule`'s folders (default: its own top
-        folder) and under its size cap; a symlink's target is checked and copied, not the link."""
+        folder) and under its size cap; a symlink's target is checked and copied, not the link.
+        An image is written again without its metadata."""
         target = target or source
         rule = rule or Source("its files", (source.split("/")[0],))
         resolved = contained(self.project, source, rule)
         destination = self.folder / target
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(resolved, destination)
+        if images.is_raster(source):
+            images.write_without_metadata(resolved, destination, source)
+            check_size(destination, rule.limit, rule.kind, source)
+            self.cleaned.add(target)
+        else:
+            shutil.copyfile(resolved, destination)
         self.origins[target] = source
+
+    def clean_built_images(self, prefix: str) -> None:
+        """Write the images a builder made under `prefix` again, without their metadata."""
+        for name in sorted(self.origins):
+            if name.startswith(prefix) and images.is_raster(name):
+                path = self.folder / name
+                images.write_without_metadata(path, path, f"{SPACE_DIR.as_posix()}/{name}")
+                self.cleaned.add(name)
 
     def write(self, target: str, text: str, origin: str = "(generated)") -> None:
         destination = self.folder / target
@@ -176,7 +208,11 @@ def readme_images(body: str) -> list[str]:
 def _card(builder: _Builder, meta: dict[str, Any]) -> None:
     """README.md: the front matter, then the project's README (the writeup) and its figures."""
     readme = contained(builder.project, "README.md", Source("the README", ("README.md",)))
-    body = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {meta['title']}\n"
+    body = (
+        read_text(readme, "README.md", "pocgen deploy").replace("\r\n", "\n")
+        if readme.is_file()
+        else f"# {meta['title']}\n"
+    )
     for figure in readme_images(body):
         if contained(builder.project, figure, FIGURES).is_file():
             builder.copy(figure, rule=FIGURES)
@@ -226,6 +262,7 @@ def build_space(project: Path, answers: dict[str, Any], choice: UiChoice) -> Spa
     try:
         if choice.ui == "web":
             builder = _Builder(project, folder, build_web(project, answers, folder))
+            builder.clean_built_images("examples/")
             app_file = WEB_APP_FILE
         else:
             builder = _Builder(project, folder)
@@ -234,10 +271,16 @@ def build_space(project: Path, answers: dict[str, Any], choice: UiChoice) -> Spa
         meta = frontmatter.build(answers, choice.sdk, TESTED_VERSIONS["gradio"], app_file)
         _card(builder, meta)
         refuse_symlinks(folder)
-        refuse_secrets(folder, builder.origins, project)
+        scan = refuse_secrets(folder, builder.origins, project)
     except BaseException:
         shutil.rmtree(folder)  # no half-built folder, and no copy of a secret left in dist/
         raise
     return SpaceBuild(
-        folder=folder, ui=choice.ui, sdk=choice.sdk, front_matter=meta, origins=builder.origins
+        folder=folder,
+        ui=choice.ui,
+        sdk=choice.sdk,
+        front_matter=meta,
+        origins=builder.origins,
+        cleaned=builder.cleaned,
+        allowed=[(finding, entry.number) for finding, entry in scan.allowed],
     )

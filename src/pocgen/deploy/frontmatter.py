@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from pocgen.contract import hub_license
 from pocgen.errors import PocgenError
 
 # The only colour names the Hub accepts for the Space card gradient (hex is rejected).
@@ -27,8 +28,6 @@ TASK_STYLE = {
     "image-classification": ("📷", "green", "blue", "Image classification"),
     "text-classification": ("💬", "purple", "pink", "Text classification"),
 }
-# Copier's license answers -> the Hub's license identifiers.
-LICENSES = {"MIT": "mit", "Apache-2.0": "apache-2.0", "BSD-3-Clause": "bsd-3-clause"}
 
 
 def short_description(task: str, classes: list[str]) -> str:
@@ -65,7 +64,7 @@ def build(
     if sdk != "static":  # a static page runs no Python
         meta["python_version"] = str(answers["python_version"])
     meta["short_description"] = short_description(task, classes)
-    meta["license"] = LICENSES.get(answers.get("license", ""), "other")
+    meta["license"] = hub_license(answers.get("license"))
     meta["tags"] = [task, "onnx", "pocgen"]
     return meta
 

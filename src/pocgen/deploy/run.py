@@ -19,7 +19,9 @@ from rich.table import Table
 from pocgen.deploy.build import SpaceBuild, build_space
 from pocgen.deploy.choice import choose
 from pocgen.deploy.frontmatter import render
-from pocgen.errors import PocgenError
+from pocgen.deploy.secrets import ALLOWLIST_FILE
+from pocgen.errors import PocgenError, shown
+from pocgen.files import write_all
 from pocgen.project import load_project
 
 DEPLOY_REPORT = Path("reports/deploy.json")
@@ -38,24 +40,38 @@ class DeployOptions:
     wait: bool = False
 
 
-def show_plan(build: SpaceBuild, console: Console) -> None:
-    """The files with their sizes, then the README front matter, as the Space will get them."""
-    table = Table(title=f"{build.folder} ({build.ui}, sdk: {build.sdk})")
+def show_plan(build: SpaceBuild, console: Console, private: bool = False) -> None:
+    """The files with their sizes, which of the user's files become public, what the secret
+    scan's allow-list let through, then the README front matter, as the Space will get them."""
+    table = Table(title=f"{shown(build.folder)} ({build.ui}, sdk: {build.sdk})")
     table.add_column("file", overflow="fold")
     table.add_column("bytes", justify="right")
     table.add_column("from", overflow="fold")
     sizes = build.sizes()
     for name, size in sizes.items():
-        table.add_row(name, f"{size:,}", build.origins[name])
+        origin = build.origins[name] + (" (metadata removed)" if name in build.cleaned else "")
+        table.add_row(shown(name), f"{size:,}", shown(origin))
     table.add_row("[bold]total", f"[bold]{sum(sizes.values()):,}", "")
     console.print(table)
+    public = build.public_files()
+    who = "visible to whoever you share the private Space with" if private else "public"
+    console.print(
+        f"These {len(public)} files of your project become {who} with the Space: "
+        + ", ".join(public),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for finding, line in build.allowed:
+        console.print(
+            f"Allowed by {ALLOWLIST_FILE} line {line}: {finding}", markup=False, highlight=False
+        )
     console.print(render(build.front_matter, "").rstrip(), markup=False, highlight=False)
 
 
 def record(project: Path, space_id: str, url: str, build: SpaceBuild) -> Path:
     """Write reports/deploy.json: the writeup and `pocgen check` read the Space's URL from it."""
     path = project / DEPLOY_REPORT
-    path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "space_id": space_id,
         "url": url,
@@ -63,7 +79,7 @@ def record(project: Path, space_id: str, url: str, build: SpaceBuild) -> Path:
         "ui": build.ui,
         "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_all({path: json.dumps(report, indent=2) + "\n"})
     return path
 
 
@@ -107,7 +123,8 @@ def ask_hub(answers: dict[str, Any], options: DeployOptions) -> HubSession | str
 def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str, str] | None:
     """Choose the demo, build the Space folder and, unless it is a dry run, upload it; returns
     the deploy record. Nothing is created on the Hub before the build has passed its checks."""
-    answers = load_project(project).answers
+    project = project.absolute()  # the web build runs in the project: relative paths break
+    answers = dict(load_project(project).answers)
     hub = ask_hub(answers, options)
     if isinstance(hub, HubSession):
         choice = choose(answers, options.ui, options.hardware, hub.me, hub.namespace)
@@ -118,7 +135,7 @@ def deploy(project: Path, options: DeployOptions, console: Console) -> dict[str,
     )
     with console.status("Building the Space folder..."):
         build = build_space(project, answers, choice)
-    show_plan(build, console)
+    show_plan(build, console, options.private)
     if options.dry_run:
         console.print("Dry run: nothing was uploaded.")
         return None
@@ -139,9 +156,11 @@ def upload_build(
             hub.api, space_id, str(build.folder), build.sdk, options.private, options.hardware
         )
     report = record(project, space_id, url, build)
-    console.print(f"Deployed {space_id}: {url} (recorded in {report.relative_to(project)})")
+    console.print(
+        f"Deployed {shown(space_id)}: {shown(url)} (recorded in {report.relative_to(project)})"
+    )
     if options.wait:
         with upload.hub_errors(hub.endpoint, space_id):
             upload.wait_until_running(hub.api, space_id, console)
-        console.print(f"The Space is running: {url}")
+        console.print(f"The Space is running: {shown(url)}")
     return json.loads(report.read_text(encoding="utf-8"))

@@ -55,18 +55,26 @@ class GitHubFineGrainedTokenDetector(RegexBasedDetector):
     denylist = [re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}")]
 
 
-# A name that says its value is secret: API_KEY, aws_secret_access_key, HF_TOKEN, db-password.
-SECRET_NAME = r"(?:[A-Za-z0-9]+[_.-])*(?:api)?key|\w*secret\w*|\w*token\w*|\w*passw(?:or)?d\w*"
+# The words of a name that say its value is secret: HF_TOKEN, aws_secret_access_key, apiKey,
+# db-password. A name is cut into words at `_`, `.`, `-` and camelCase humps, so `tokenizer`
+# or `secretary` say nothing.
+SECRET_WORDS = {"key", "keys", "apikey", "token", "tokens", "secret", "secrets"}
+PASSWORD_WORDS = {"password", "passwd", "pwd", "passphrase"}
 # name, an optional closing quote, then `=`, `:=`, `:`, `=>` or a CSV comma, then the value: the
 # characters keys and passwords are made of, not followed by `(` or `[` (a call or an index is
-# code, not a value).
+# code, not a value). Inside a lookahead, so assignments that overlap (`X = 'TOKEN: v'`) are all
+# found.
 SECRET_ASSIGNMENT = re.compile(
-    rf"(?<![A-Za-z0-9])(?:{SECRET_NAME})[\"'\]]?\s*(?::=|=>|[=:,])\s*[\"'`]?"
-    r"([A-Za-z0-9_+/=.~@!$%^&*-]+)(?![A-Za-z0-9_+/=.~@!$%^&*(\[-])",
-    flags=re.IGNORECASE,
+    r"(?=(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]*)[\"'\]]?\s*(?::=|=>|[=:,])\s*[\"'`]?"
+    r"([A-Za-z0-9_+/=.~@!$%^&*-]+)(?![A-Za-z0-9_+/=.~@!$%^&*(\[-]))"
 )
+CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+NAME_SEPARATORS = re.compile(r"[-_./:]")
 MIN_LENGTH = 16
 MIN_ENTROPY = 3.5  # bits per character: random keys score 4.5 to 6, words and paths below 3.5
+# A value made of at least this many short parts is a name (a model, a dataset, a cache key).
+NAME_PARTS = 3
+NAME_PART_LENGTH = 12
 
 
 def shannon_entropy(value: str) -> float:
@@ -75,22 +83,41 @@ def shannon_entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
+def name_words(name: str) -> set[str]:
+    """`awsSecretAccessKey`, `aws_secret-access.key` -> {aws, secret, access, key}."""
+    return {word.lower() for word in NAME_SEPARATORS.split(CAMEL_HUMP.sub("_", name)) if word}
+
+
+def looks_like_a_name(value: str) -> bool:
+    """`distilbert-base-uncased-finetuned-sst-2-english`, `resnet18-imagenet-1k-v2`: short
+    parts joined by `-`, `_`, `.` or `/`, as model, dataset and cache names are. A key is one
+    long random run (a prefix aside)."""
+    parts = [part for part in NAME_SEPARATORS.split(value) if part]
+    return len(parts) >= NAME_PARTS and max(map(len, parts)) <= NAME_PART_LENGTH
+
+
 class SecretAssignmentDetector(BasePlugin):
     """A long, random-looking value assigned to a name like *_KEY, *SECRET*, *TOKEN*, PASSWORD.
 
     detect-secrets' keyword plugin does not know TOKEN and flags short words too; requiring
-    length and entropy keeps `sort_key = "label"` or `password_field = "password"` out.
+    length and entropy keeps `sort_key = "label"` or `password_field = "password"` out, and a
+    key or token named like a model (`cache_key = "resnet18-imagenet-1k-v2"`) is a name, not a
+    secret. A password is flagged whatever it looks like.
     """
 
     secret_type = "High-Entropy Value Assigned to a Secret Name"
 
     def analyze_string(self, string: str) -> Generator[str, None, None]:
         for match in SECRET_ASSIGNMENT.finditer(string):
-            value = match.group(1)
+            words, value = name_words(match.group(1)), match.group(2)
+            password = bool(words & PASSWORD_WORDS)
+            if not password and not words & SECRET_WORDS:
+                continue
             if (
                 len(value) >= MIN_LENGTH
                 and any(char.isdigit() for char in value)  # identifiers in code rarely have one
                 and any(char.isalpha() for char in value)
                 and shannon_entropy(value) >= MIN_ENTROPY
+                and (password or not looks_like_a_name(value))
             ):
                 yield value

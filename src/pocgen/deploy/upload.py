@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,14 +65,17 @@ def explain(status: int | None, space_id: str, detail: str) -> str:
 
 
 @contextmanager
-def hub_errors(endpoint: str, space_id: str) -> Iterator[None]:
-    """Turn the Hub's HTTP errors and network failures into one-line `PocgenError`s."""
+def hub_errors(
+    endpoint: str, space_id: str, explain_status: Callable[[int | None, str, str], str] = explain
+) -> Iterator[None]:
+    """Turn the Hub's HTTP errors and network failures into one-line `PocgenError`s;
+    `explain_status` words the HTTP errors (`pocgen gpu` has its own for 402 and 404)."""
     try:
         yield
     except HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else None
         detail = (error.server_message or "").strip().splitlines()
-        raise PocgenError(explain(status, space_id, detail[0] if detail else "")) from None
+        raise PocgenError(explain_status(status, space_id, detail[0] if detail else "")) from None
     except httpx2.TransportError as error:
         raise PocgenError(
             f"cannot reach the Hub at {endpoint} ({error or type(error).__name__}): check your "
@@ -90,13 +93,13 @@ def connect(endpoint: str, required: bool = True) -> HfApi | None:
     return HfApi(endpoint=endpoint, token=token)
 
 
-def account(api: HfApi) -> dict[str, Any]:
+def account(api: HfApi, purpose: str = "deploying") -> dict[str, Any]:
     """whoami's answer, refusing a read-only token before anything else happens."""
     me = api.whoami()
     role = me.get("auth", {}).get("accessToken", {}).get("role")
     if role == "read":
         raise PocgenError(
-            f"the token of {me['name']} is read-only, and deploying needs write access; "
+            f"the token of {me['name']} is read-only, and {purpose} needs write access; "
             f"{LOGIN_HELP}."
         )
     return me

@@ -3,9 +3,10 @@
 A generated project has a stdlib-only module `src/<package>/web.py`; `python -m <package> web
 --build DIR` writes the complete static site into an empty DIR: `index.html`, the page's `*.js`
 and `*.css`, `ort/` (the onnxruntime-web WebAssembly CPU runtime, fetched and hash-checked by the
-project), `models/model.onnx`, `models/labels.json`, `reports/metrics.json`, `examples.json` and,
-for image tasks, up to 8 files in `examples/`. pocgen runs it with the project's interpreter and
-then trusts nothing it wrote: only those names, no symlinks, every file under its size cap.
+project), `downloads.json` (what the page fetches itself), `models/model.onnx`,
+`models/labels.json`, `reports/metrics.json`, `examples.json` and, for image tasks, up to 8 files
+in `examples/`. pocgen runs it with the project's interpreter and then trusts nothing it wrote:
+only those names, no symlinks, every file under its size cap.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,29 +27,34 @@ from pocgen.deploy.paths import (
     refuse_symlinks,
 )
 from pocgen.errors import PocgenError
+from pocgen.project import project_python
 
 EXAMPLE_COUNT = 8
+# The runtime's files, in one of these layouts. Today's template ships the ES-module API (which
+# carries the WebAssembly glue inside it) and the .wasm gzipped, which the page unpacks itself;
+# pages built by older templates ship a loader (script or module), the glue module and the .wasm.
+RUNTIME_LAYOUTS = (
+    ("ort/ort.wasm.bundle.min.mjs", "ort/ort-wasm-simd-threaded.wasm.gz"),
+    ("ort/ort.wasm.min.js", "ort/ort-wasm-simd-threaded.mjs", "ort/ort-wasm-simd-threaded.wasm"),
+    (
+        "ort/ort.wasm.bundle.min.mjs",
+        "ort/ort-wasm-simd-threaded.mjs",
+        "ort/ort-wasm-simd-threaded.wasm",
+    ),
+)
 RUNTIME_WASM = "ort/ort-wasm-simd-threaded.wasm"
-RUNTIME_MODULE = "ort/ort-wasm-simd-threaded.mjs"
-# The page loads one of the two builds of the onnxruntime-web API for the WASM CPU path.
-RUNTIME_LOADERS = ("ort/ort.wasm.min.js", "ort/ort.wasm.bundle.min.mjs")
+RUNTIME_NAMES = sorted({name for layout in RUNTIME_LAYOUTS for name in layout})
 REQUIRED = ("index.html", "models/model.onnx", "models/labels.json")
 # Every name the web build may write, as patterns over the path inside the folder.
 EXPECTED = re.compile(
-    r"index\.html|[^/]+\.(?:js|css)|examples\.json|examples/[^/]+"
+    r"index\.html|[^/]+\.(?:js|css)|examples\.json|examples/[^/]+|downloads\.json"
     r"|models/model\.onnx|models/labels\.json|reports/metrics\.json|"
-    + "|".join(re.escape(name) for name in (RUNTIME_WASM, RUNTIME_MODULE, *RUNTIME_LOADERS))
+    + "|".join(re.escape(name) for name in RUNTIME_NAMES)
 )
 # Files that come from the project; the rest are the builder's own output.
 PROJECT_FILES = ("models/model.onnx", "models/labels.json", "reports/metrics.json")
 # Never handed to the project's code: it builds a page and needs no credentials.
 PRIVATE_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "POCGEN_SPACE_SECRET_")
-
-
-def interpreter(project: Path) -> str:
-    """The project's own Python (its .venv) if it has one, else the one running pocgen."""
-    venv = project / ".venv" / "bin" / "python"
-    return str(venv) if venv.is_file() else sys.executable
 
 
 def builder_env(project: Path) -> dict[str, str]:
@@ -67,7 +72,7 @@ def run_builder(project: Path, package: str, folder: Path) -> None:
             "to add it, or deploy the Python app with --ui gradio or --ui streamlit."
         )
     completed = subprocess.run(
-        [interpreter(project), "-m", package, "web", "--build", str(folder)],
+        [project_python(project), "-m", package, "web", "--build", str(folder)],
         cwd=project,
         env=builder_env(project),
         capture_output=True,
@@ -90,12 +95,11 @@ def check_output(folder: Path, package: str) -> dict[str, str]:
             raise PocgenError(
                 f"refusing to upload {SPACE_DIR / name}: the web build wrote a file a static "
                 "Space does not take (only index.html, *.js, *.css, ort/, models/, "
-                "reports/metrics.json, examples.json and examples/)."
+                "reports/metrics.json, downloads.json, examples.json and examples/)."
             )
-    runtime = [RUNTIME_WASM, RUNTIME_MODULE]
-    if not any(loader in names for loader in RUNTIME_LOADERS):
-        runtime.append(RUNTIME_LOADERS[0])
-    missing = [name for name in runtime if name not in names]
+    # Name what is missing from the layout the build came closest to.
+    closest = max(RUNTIME_LAYOUTS, key=lambda layout: len(set(layout) & set(names)))
+    missing = [name for name in closest if name not in names]
     if missing:
         raise PocgenError(
             f"the web page is missing its runtime files {', '.join(missing)}: the project's web "
@@ -121,7 +125,8 @@ def _cap(name: str) -> tuple[int, str]:
         return MODEL_MAX_BYTES["web"], "models"
     if name.startswith("examples/"):
         return EXAMPLE_MAX_BYTES, "examples"
-    return (RUNTIME_MAX_BYTES, "the runtime") if name == RUNTIME_WASM else (FILE_MAX_BYTES, "files")
+    is_runtime = name.startswith(RUNTIME_WASM)  # plain or gzipped
+    return (RUNTIME_MAX_BYTES, "the runtime") if is_runtime else (FILE_MAX_BYTES, "files")
 
 
 def build_web(project: Path, answers: dict[str, Any], folder: Path) -> dict[str, str]:

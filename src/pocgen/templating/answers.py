@@ -20,6 +20,11 @@ def load_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
         value = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise PocgenError(f"cannot read {what} {path}: {error.strerror}.") from None
+    except UnicodeDecodeError as error:
+        raise PocgenError(
+            f"{what} {path} is not UTF-8 text (byte {error.start} cannot be read as UTF-8); "
+            "save it as UTF-8."
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pocgen.templating import git_config
+
 
 @dataclass
 class MergeReport:
@@ -55,6 +57,7 @@ def _merge_file(ours: Path, base: Path | None, theirs: Path) -> bool:
                 str(theirs),
             ],
             capture_output=True,
+            env=git_config.env(),
         )
     if result.returncode < 0 or result.returncode > 127:
         raise RuntimeError(f"git merge-file failed on {ours}: {result.stderr.decode()}")
@@ -62,8 +65,21 @@ def _merge_file(ours: Path, base: Path | None, theirs: Path) -> bool:
     return result.returncode > 0
 
 
+def _through_link(root: Path, name: str) -> bool:
+    """Whether `root/name`, or a folder on the way to it, is a symlink: writing there would
+    change whatever the link points at, maybe a file outside the project."""
+    path = root
+    for part in Path(name).parts:
+        path = path / part
+        if path.is_symlink():
+            return True
+    return False
+
+
 def three_way(base: Path, theirs: Path, ours: Path) -> MergeReport:
-    """Apply the change from `base` to `theirs` onto the folder `ours`."""
+    """Apply the change from `base` to `theirs` onto the folder `ours`. A file the user keeps
+    as a symlink (or under one) is never merged through: it is kept, the template change not
+    applied."""
     report = MergeReport()
     base_files, their_files = _files(base), _files(theirs)
     for name in sorted(base_files | their_files):
@@ -71,6 +87,9 @@ def three_way(base: Path, theirs: Path, ours: Path) -> MergeReport:
         in_base, in_theirs = name in base_files, name in their_files
         if in_base and in_theirs and filecmp.cmp(old, new, shallow=False):
             continue  # the template did not change this file
+        if _through_link(ours, name):
+            report.kept.append(name)
+            continue
         if not in_theirs:  # the template removed it
             if mine.is_file() and filecmp.cmp(old, mine, shallow=False):
                 mine.unlink()

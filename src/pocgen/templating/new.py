@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pocgen import topics
-from pocgen.templating import answers, engines, sources, staging
+from pocgen.contract import recorded_answers
+from pocgen.templating import answers, containment, engines, sources, staging
 from pocgen.templating.engines import RenderOptions
 
 
@@ -32,22 +31,15 @@ def quickstart_commands(project: Path) -> list[str]:
         return []
     match = re.search(
         r"^#+\s*Quick ?start.*?^```[a-z]*\n(.*?)^```",
-        readme.read_text(encoding="utf-8"),
+        readme.read_text(encoding="utf-8", errors="replace"),
         flags=re.MULTILINE | re.DOTALL | re.IGNORECASE,
     )
     return [line for line in match.group(1).splitlines() if line.strip()] if match else []
 
 
-def _recorded_answers(project: Path) -> dict[str, Any]:
-    for name in (".copier-answers.yml", ".pocgen.yml"):
-        if (project / name).is_file():
-            recorded = yaml.safe_load((project / name).read_text(encoding="utf-8")) or {}
-            return recorded.get("context", recorded)
-    return {}
-
-
 def _worn_topic_warnings(project: Path) -> list[str]:
-    texts = [str(value) for key, value in _recorded_answers(project).items() if key[0] != "_"]
+    answers = recorded_answers(project) or {}
+    texts = [str(value) for key, value in answers.items() if not str(key).startswith("_")]
     topic = topics.worn_topic(*texts)
     return [topics.warning(topic)] if topic else []
 
@@ -61,7 +53,8 @@ def create_project(
     force: bool = False,
     finish: Callable[[Path], None] | None = None,
 ) -> Created:
-    """Render `template` into `dest`. Nothing is written to `dest` unless the render succeeds.
+    """Render `template` into `dest`. Nothing is written to `dest` unless the render succeeds;
+    Ctrl-C ends in `Interrupted`, whose line says whether the project was written.
 
     `finish` changes the render before it is moved into place (a course's exercise stubs), so
     a failure there leaves nothing behind either.
@@ -69,21 +62,47 @@ def create_project(
     data = data or {}
     options = options or RenderOptions()
     staging.check_destination(dest, force)
-    with sources.resolve(template, options.ref) as resolved:
-        engine = engines.get(resolved.engine)
-        answers.check_known(data, engine.questions(resolved.folder), resolved.source)
-        with staging.staging_area(dest) as workspace:
-            rendered = engine.render(resolved, workspace, dest.name, data, options)
-            result = Created(dest, resolved.engine, options.pretend)
-            if options.pretend and resolved.engine == "copier":
-                return result  # Copier printed what it would write and wrote nothing
-            if finish is not None and not options.pretend:
-                finish(rendered)
-            result.files = sorted(
-                p.relative_to(rendered).as_posix() for p in rendered.rglob("*") if p.is_file()
-            )
-            result.next_steps = quickstart_commands(rendered)
-            result.warnings = _worn_topic_warnings(rendered)
-            if not options.pretend:
-                staging.move_into_place(rendered, dest)
-            return result
+    area = None
+    try:
+        with sources.resolve(template, options.ref) as resolved:
+            engine = engines.get(resolved.engine)
+            answers.check_known(data, engine.questions(resolved.folder), resolved.source)
+            with staging.staging_area(dest) as area:
+                return _render(resolved, engine, area, dest, data, options, finish)
+    except KeyboardInterrupt:
+        raise staging.interrupted(dest, area) from None
+
+
+def _render(
+    resolved: sources.ResolvedTemplate,
+    engine: Any,
+    area: staging.Staging,
+    dest: Path,
+    data: dict[str, Any],
+    options: RenderOptions,
+    finish: Callable[[Path], None] | None,
+) -> Created:
+    """Render in the staging area, check what was made, and move it into place."""
+    rendered = engine.render(resolved, area.workspace, dest.name, data, options)
+    result = Created(dest, resolved.engine, options.pretend)
+    result.warnings = [
+        f"finished writing {finished}, which an interrupted `pocgen new --force` had started."
+        for finished in area.finished
+    ]
+    if options.pretend and resolved.engine == "copier":
+        return result  # Copier printed what it would write and wrote nothing
+    containment.refuse_links_out(
+        rendered,
+        f"the project rendered from template {resolved.source}",
+        "Fix the template: the links of a project must stay inside it.",
+    )
+    if finish is not None and not options.pretend:
+        finish(rendered)
+    result.files = sorted(
+        p.relative_to(rendered).as_posix() for p in rendered.rglob("*") if p.is_file()
+    )
+    result.next_steps = quickstart_commands(rendered)
+    result.warnings += _worn_topic_warnings(rendered)
+    if not options.pretend:
+        staging.move_into_place(rendered, dest, area)
+    return result

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import metadata
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+from pocgen.contract import builtin_root, template_engine
 
 ENTRY_POINT_GROUP = "pocgen.templates"
 
@@ -25,14 +26,6 @@ class TemplateEntry:
     source: str  # a folder or a git URL
     builtin: bool
     ref: str | None = None
-
-
-def builtin_root() -> Path:
-    """The folder of built-in templates: inside the wheel, or `templates/` in a source checkout."""
-    packaged = Path(str(files("pocgen") / "templates"))
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "templates"
 
 
 def _describe_copier(config_file: Path) -> str:
@@ -62,16 +55,10 @@ def _entry_from_object(name: str, value: Any) -> TemplateEntry:
     if not isinstance(value, dict) or "source" not in value:
         raise ValueError("expected a source string or a mapping with 'source'")
     source = str(value["source"])
-    engine = "?"
-    folder = Path(source)
-    if (folder / "cookiecutter.json").is_file():
-        engine = "cookiecutter"
-    elif (folder / "copier.yml").is_file() or (folder / "copier.yaml").is_file():
-        engine = "copier"
     return TemplateEntry(
         name,
         str(value.get("description", "")),
-        engine,
+        template_engine(Path(source)) or "?",
         source,
         builtin=False,
         ref=value.get("ref"),

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from pocgen import __version__
 from pocgen.errors import PocgenError
+from pocgen.templating import git_config
 from pocgen.templating.sources import git as _git
 
 SOURCE_PREFIX = "pocgen:"
@@ -152,6 +153,7 @@ def _tree_in_history(top: Path, inside: str, version: str) -> str | None:
             ["git", "-C", str(top), "rev-parse", "--verify", "--quiet", f"{tree}^{{tree}}"],
             capture_output=True,
             text=True,
+            env=git_config.env(top),
         )
         return found.stdout.strip() if found.returncode == 0 else None
     pattern = "^_commit: " + re.escape(version) + "$"

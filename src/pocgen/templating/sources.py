@@ -8,7 +8,6 @@ so the rest of pocgen never has to care where a template came from.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -16,9 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
+from pocgen.contract import template_engine
 from pocgen.errors import PocgenError
+from pocgen.templating import git_config
 
 Engine = Literal["copier", "cookiecutter"]
 
@@ -41,10 +42,9 @@ class ResolvedTemplate:
 
 def detect_engine(folder: Path) -> Engine:
     """Copier if the folder has copier.yml/copier.yaml, Cookiecutter if it has cookiecutter.json."""
-    if (folder / "copier.yml").is_file() or (folder / "copier.yaml").is_file():
-        return "copier"
-    if (folder / "cookiecutter.json").is_file():
-        return "cookiecutter"
+    engine = template_engine(folder)
+    if engine is not None:
+        return cast(Engine, engine)
     raise PocgenError(
         f"{folder} is not a template: it has neither copier.yml nor cookiecutter.json. "
         "Point --template at a Copier or Cookiecutter template folder."
@@ -73,12 +73,13 @@ GIT_IDENTITY = {
 
 
 def git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
-    """Run git in `repo` as pocgen (its own commits need an author on any machine)."""
+    """Run git in `repo` as pocgen (its own commits need an author on any machine), with the
+    repository's own commands disabled (`git_config`)."""
     result = subprocess.run(
         ["git", "-C", str(repo), *args],
         capture_output=True,
         input=data,
-        env={**os.environ, **GIT_IDENTITY},
+        env={**git_config.env(repo), **GIT_IDENTITY},
     )
     if result.returncode != 0:
         raise subprocess.CalledProcessError(result.returncode, args, result.stdout, result.stderr)
@@ -96,7 +97,10 @@ def check_ref(ref: str | None) -> None:
 def git_commit(folder: Path) -> str | None:
     """The commit checked out in `folder`, or None when it is not a git work tree."""
     result = subprocess.run(
-        ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True
+        ["git", "-C", str(folder), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        env=git_config.env(folder),
     )
     return result.stdout.strip() if result.returncode == 0 else None
 
@@ -107,9 +111,17 @@ def clone(url: str, ref: str | None, into: Path) -> str:
     git_url = expand_git_url(url)
     steps = [["git", "clone", "--quiet", "--no-checkout", "--", git_url, str(into)]]
     steps.append(["git", "-C", str(into), "checkout", "--quiet", ref or "HEAD"])
+    local = Path(git_url.removeprefix("file://"))
     for command in steps:
         try:
-            subprocess.run(command, capture_output=True, text=True, check=True, timeout=300)
+            subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=300,
+                env=git_config.env(*[folder for folder in (local, into) if folder.is_dir()]),
+            )
         except subprocess.CalledProcessError as error:
             reason = (error.stderr.strip().splitlines() or ["git failed"])[-1]
             what = f"ref '{ref}' of '{url}'" if command[3] == "checkout" else f"'{url}'"

@@ -1,25 +1,43 @@
 """Render into a scratch folder, then move the result into place.
 
-Engines write files one by one; if a render or an update fails or is interrupted (Ctrl-C, a
-kill) halfway, the user must not be left with a half-written project or a half-merged one. So
-every render goes into a temporary folder next to the destination and is moved into place only
-once it finished, and an update's files are replaced as one set through a journal.
+Engines write files one by one; if a render fails or is interrupted (Ctrl-C, a kill) halfway,
+the user must not be left with a half-written project. So every render goes into a staging
+folder next to the destination (`.pocgen-staging-*`, on the same file system) and is moved into
+place only once it finished:
+- a new destination is one rename;
+- with --force into an existing folder, every rendered file is renamed over its target: first
+  everything that could fail is checked, then a plan is written (the commit point), then the
+  renames run with Ctrl-C deferred. A process killed during those milliseconds leaves its plan,
+  and the next `pocgen new` beside it finishes the job.
+
+A staging folder holds a lock (`flock`) for as long as its process lives, so a later `pocgen new`
+can prove a leftover folder's owner is dead before it removes it. A plan is obeyed only when
+this machine's pocgen remembers writing it (`remember`): a folder that arrived in an archive
+moves nothing.
+
+The update journal (`journal.py`) shares the path rules (`confined_name`) and the memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-from pocgen.errors import PocgenError
-from pocgen.templating.sources import git
+from pocgen.errors import Interrupted, PocgenError
+from pocgen.files import interrupts_deferred
+
+STAGING_PREFIX = ".pocgen-staging-"
+LOCK_FILE = "pocgen.lock"
+PLAN_FILE = "plan.json"
+RENDER_FOLDER = "render"
 
 
 def check_destination(dest: Path, force: bool) -> None:
@@ -33,7 +51,7 @@ def check_destination(dest: Path, force: bool) -> None:
         )
 
 
-def _nearest_existing(path: Path) -> Path:
+def nearest_existing(path: Path) -> Path:
     path = path.absolute()
     while not path.exists():
         path = path.parent
@@ -47,193 +65,262 @@ def _unwritable(path: Path, error: OSError) -> PocgenError:
     )
 
 
-@contextmanager
-def staging_area(dest: Path) -> Iterator[Path]:
-    """A temporary folder on the destination's file system, removed whatever happens."""
+# --- what pocgen remembers writing ----------------------------------------------------------
+
+
+def _memory(plan: bytes) -> Path:
+    from pocgen.templating.snapshots import cache_root
+
+    return cache_root() / "pending" / f"{hashlib.sha256(plan).hexdigest()}.json"
+
+
+def remember(plan: bytes, where: Path) -> None:
+    """Note, outside the project, that this pocgen wrote `plan` (in `where`): only a plan it
+    remembers is obeyed later."""
+    record = _memory(plan)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"where": str(where.resolve())}), encoding="utf-8")
+
+
+def remembers(plan: bytes, where: Path) -> bool:
     try:
-        root = Path(tempfile.mkdtemp(prefix=".pocgen-staging-", dir=_nearest_existing(dest.parent)))
+        record = json.loads(_memory(plan).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("where") == str(where.resolve())
+
+
+def forget(plan: bytes) -> None:
+    _memory(plan).unlink(missing_ok=True)
+
+
+# --- paths a plan may name -------------------------------------------------------------------
+
+
+def confined_name(name: Any, root: Path) -> str | None:
+    """Why `name` cannot be a file of `root` that a plan may write or delete, or None.
+
+    A name must be relative POSIX text without `.`/`..` parts, outside `.git`, and no folder on
+    the way to it may be a symlink (a write there would land wherever the link points).
+    """
+    if not isinstance(name, str) or not name or "\0" in name or "\\" in name:
+        return "not a relative file name"
+    parts = PurePosixPath(name).parts
+    if PurePosixPath(name).is_absolute() or any(part in {".", "..", ""} for part in parts):
+        return "not a path inside the folder"
+    if ".git" in parts:
+        return "inside .git"
+    folder = root
+    for part in parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            return f"{folder.relative_to(root).as_posix()} on the way is a symlink"
+    return None
+
+
+# --- the staging area ------------------------------------------------------------------------
+
+
+@dataclass
+class Staging:
+    """A staging folder: `workspace` is where the engine renders; `committed` turns true once
+    the project is in place; `finished` names what an earlier, killed `new` left half-done and
+    this one completed."""
+
+    root: Path
+    workspace: Path
+    committed: bool = False
+    finished: list[str] = field(default_factory=list)
+
+
+def _locked(path: Path) -> Any:
+    """An open lock file holding an exclusive flock, or None where it is held elsewhere (or
+    the platform has no flock)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held while the folder lives)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def _staging_parent(dest: Path) -> Path:
+    """Where the staging folder goes: beside the destination, on its file system (inside an
+    existing destination that is a mount point of its own, so renames never cross devices)."""
+    parent = nearest_existing(dest.parent)
+    if dest.is_dir() and dest.stat().st_dev != parent.stat().st_dev:
+        return dest
+    return parent
+
+
+def clean_stale(folder: Path) -> list[str]:
+    """Remove the staging folders of dead `pocgen new` processes in `folder`; finish a --force
+    write one of them had committed to. Returns the destinations finished."""
+    finished = []
+    for stale in sorted(folder.glob(f"{STAGING_PREFIX}*")):
+        if stale.is_symlink() or not stale.is_dir() or stale.stat().st_uid != os.getuid():
+            continue
+        lock_file = stale / LOCK_FILE
+        lock = _locked(lock_file) if lock_file.is_file() and not lock_file.is_symlink() else None
+        if lock is None:  # alive, or not provably dead: left alone
+            continue
+        try:
+            plan_file = stale / PLAN_FILE
+            if plan_file.is_file():
+                dest = _finish_plan(stale, plan_file.read_bytes())
+                if dest is None:
+                    continue  # a plan this machine never wrote: left for the user to see
+                finished.append(str(dest))
+            shutil.rmtree(stale, ignore_errors=True)
+        finally:
+            lock.close()
+    return finished
+
+
+@contextmanager
+def staging_area(dest: Path) -> Iterator[Staging]:
+    """A locked staging folder on the destination's file system, removed afterwards unless it
+    holds a committed plan that could not be finished."""
+    parent = _staging_parent(dest)
+    finished = clean_stale(parent)
+    try:
+        root = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
     except OSError as error:
         raise _unwritable(dest, error) from None
+    lock = _locked(root / LOCK_FILE)
     try:
-        yield root
+        if lock is not None:
+            lock.write(f"{os.getpid()}\n")
+            lock.flush()
+        workspace = root / RENDER_FOLDER
+        workspace.mkdir()
+        yield Staging(root, workspace, finished=finished)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not (root / PLAN_FILE).exists():
+            shutil.rmtree(root, ignore_errors=True)
+        if lock is not None:
+            lock.close()
 
 
-@contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM while files are renamed into place (milliseconds): once the
-    first rename happened, finishing is the only way to leave the tree whole."""
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, signal.SIG_IGN) for number in held}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+# --- moving a finished render into place ------------------------------------------------------
 
 
-def _make_parents(folder: Path, created: list[Path]) -> None:
-    """`mkdir -p`, remembering each folder it made so a failure can remove them again."""
+def _make_parents(folder: Path) -> None:
     missing = []
     while not folder.exists() and not folder.is_symlink():
         missing.append(folder)
         folder = folder.parent
     for path in reversed(missing):
         path.mkdir()
-        created.append(path)
 
 
-def move_into_place(rendered: Path, dest: Path) -> None:
-    """Move a finished render to `dest`: a rename when it is new; with --force, every file is
-    first written next to its target, and only when all of them could be are they renamed over
-    the old ones, so an unwritable folder changes nothing."""
+def _check_targets(rendered: Path, dest: Path, names: list[str]) -> None:
+    """Everything that could stop a rename, checked before any: a folder or a file in the way,
+    a symlinked folder, another file system, a folder that refuses writes."""
+    device = rendered.stat().st_dev
+    probed: set[Path] = set()
+    for name in names:
+        target = dest / name
+        if target.is_dir() and not target.is_symlink():
+            raise IsADirectoryError(21, "a folder is in the way", str(target))
+        problem = confined_name(name, dest)
+        if problem:
+            raise PocgenError(
+                f"refusing to write {dest / name} with --force: {problem}; pocgen writes only "
+                f"inside {dest}. Remove the link, or choose another destination."
+            )
+        nearest = nearest_existing(target.parent)
+        if not nearest.is_dir():
+            raise NotADirectoryError(20, "a file is in the way", str(nearest))
+        if nearest.stat().st_dev != device:
+            raise PocgenError(
+                f"{nearest} is on another file system than {dest}, so pocgen cannot replace "
+                f"its files all at once; nothing was written to {dest}. Render into a new "
+                "folder and copy the files over."
+            )
+        if nearest not in probed:
+            probed.add(nearest)
+            with tempfile.TemporaryFile(dir=nearest, prefix=".pocgen-probe-"):
+                pass
+
+
+def _rename_all(source: Path, dest: Path, names: list[str]) -> None:
+    for name in names:
+        staged = source / name
+        if staged.exists() or staged.is_symlink():  # not yet moved by an earlier, killed run
+            target = dest / name
+            _make_parents(target.parent)
+            os.replace(staged, target)
+
+
+def _finish_plan(root: Path, plan: bytes) -> Path | None:
+    """Finish the --force write of a killed `new` whose plan this machine wrote; None (and
+    nothing moved) for any other plan."""
+    try:
+        data = json.loads(plan)
+        dest, names = Path(data["dest"]), data["names"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not remembers(plan, root) or not isinstance(names, list):
+        return None
+    if any(confined_name(name, dest) for name in names):
+        return None
+    _rename_all(root / RENDER_FOLDER / data["rendered"], dest, names)
+    forget(plan)
+    return dest
+
+
+def move_into_place(rendered: Path, dest: Path, staging: Staging) -> None:
+    """Move a finished render to `dest`: one rename when it is new; with --force, every file
+    renamed over its target after all of them were checked, so an unwritable folder changes
+    nothing and a kill leaves a plan the next `new` finishes."""
     try:
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(rendered, dest)
+            with interrupts_deferred():
+                os.replace(rendered, dest)
+                staging.committed = True
             return
+        names = sorted(
+            path.relative_to(rendered).as_posix()
+            for path in rendered.rglob("*")
+            if path.is_symlink() or not path.is_dir()
+        )
+        _check_targets(rendered, dest, names)
     except OSError as error:
         raise _unwritable(dest, error) from None
-    names = sorted(path.relative_to(rendered) for path in rendered.rglob("*") if not path.is_dir())
-    created: list[Path] = []
-    staged: list[tuple[Path, Path]] = []
+    relative = rendered.relative_to(staging.workspace).as_posix()
+    plan = json.dumps({"dest": str(dest.resolve()), "rendered": relative, "names": names})
+    plan_bytes = plan.encode()
     try:
-        for name in names:
-            target = dest / name
-            if target.is_dir() and not target.is_symlink():
-                raise IsADirectoryError(21, "a folder is in the way", str(target))
-            _make_parents(target.parent, created)
-            temporary = target.with_name(f".{target.name}.pocgen-new")
-            staged.append((temporary, target))  # before the copy: a half-copied file goes too
-            shutil.copy2(rendered / name, temporary, follow_symlinks=False)
-    except BaseException as error:  # Ctrl-C too: no stray temporary file is left behind
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        for folder in reversed(created):
-            folder.rmdir()
-        if isinstance(error, OSError):
-            raise _unwritable(dest, error) from None
-        raise
-    with _interrupts_deferred():
-        for temporary, target in staged:
-            os.replace(temporary, target)
-
-
-# An update's changes go through a journal in the project's git folder: every new file is written
-# there first, then one rename of the journal folder is the moment the update happens, then the
-# files are moved into the project. A process killed before that rename leaves the old tree; one
-# killed after it leaves a journal that the next `pocgen update` finishes.
-JOURNAL = "pocgen-update"
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What an update does to a project: files to write (from a finished scratch copy) and to
-    delete, as paths relative to the project."""
-
-    writes: list[str]
-    deletes: list[str]
-
-
-def _git_paths(project: Path) -> tuple[Path, str]:
-    """The project's git folder, and the project's path inside its work tree (`sub/dir/`)."""
-    git_dir = git(project, "rev-parse", "--absolute-git-dir").decode().strip()
-    prefix = git(project, "rev-parse", "--show-prefix").decode().strip()
-    return Path(git_dir), prefix
-
-
-def _finish(journal: Path, project: Path) -> None:
-    plan = json.loads((journal / "plan.json").read_text(encoding="utf-8"))
-    for name in plan["writes"]:
-        staged = journal / "files" / name
-        if staged.exists() or staged.is_symlink():  # not yet moved by an earlier, killed run
-            target = project / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, target)
-    for name in plan["deletes"]:
-        (project / name).unlink(missing_ok=True)
-    shutil.rmtree(journal)
-
-
-def _stopped_halfway(journal: Path, project: Path, error: OSError) -> PocgenError:
-    return PocgenError(
-        f"the update stopped while moving files into place ({error.strerror}: {error.filename}); "
-        f"fix that and run `pocgen update {project}` again to finish it, or get the old state "
-        f"back: rm -rf {journal} && git -C {project} checkout -- . && "
-        f"git -C {project} clean -fd -- ."
-    )
-
-
-def recover(project: Path) -> bool:
-    """Finish an update that was killed after its commit point; True when there was one.
-
-    Journals of updates killed before that point are removed: the project never saw them.
-    """
-    git_dir, prefix = _git_paths(project)
-    for stale in git_dir.glob(f"{JOURNAL}.pending-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    journal = git_dir / JOURNAL
-    if not (journal / "plan.json").is_file():
-        shutil.rmtree(journal, ignore_errors=True)
-        return False
-    plan = json.loads((journal / "plan.json").read_text(encoding="utf-8"))
-    top = Path(git(project, "rev-parse", "--show-toplevel").decode().strip())
-    if plan["prefix"] != prefix:
+        remember(plan_bytes, staging.root)
+        (staging.root / f"{PLAN_FILE}.new").write_bytes(plan_bytes)
+    except OSError as error:
+        raise _unwritable(dest, error) from None
+    try:
+        with interrupts_deferred():
+            os.replace(staging.root / f"{PLAN_FILE}.new", staging.root / PLAN_FILE)  # commit
+            _rename_all(rendered, dest.resolve(), names)
+            (staging.root / PLAN_FILE).unlink()
+            forget(plan_bytes)
+            staging.committed = True
+    except OSError as error:
         raise PocgenError(
-            f"an interrupted update of {top / plan['prefix']} is pending; run "
-            f"`pocgen update {top / plan['prefix']}` to finish it first."
-        )
-    try:
-        with _interrupts_deferred():
-            _finish(journal, project)
-    except OSError as error:
-        raise _stopped_halfway(journal, project, error) from None
-    return True
+            f"{dest} is only partly written ({error.strerror}: {error.filename}); fix that and "
+            "run the same `pocgen new` again: it finishes the job first."
+        ) from None
 
 
-def _check_writable(project: Path, changes: Changes) -> None:
-    """Before the commit point, write a probe file into every folder the update writes to or
-    deletes from, so an unwritable folder stops the update while nothing has changed yet."""
-    folders = {(project / name).parent for name in changes.writes + changes.deletes}
-    for folder in sorted(folders):
-        nearest = _nearest_existing(folder)
-        try:
-            with tempfile.TemporaryFile(dir=nearest, prefix=".pocgen-probe-"):
-                pass
-        except OSError as error:
-            raise PocgenError(
-                f"cannot write in {nearest} ({error.strerror}); {project} is unchanged. Fix its "
-                "permissions, then run the update again."
-            ) from None
-
-
-def replace_files(project: Path, finished: Path, changes: Changes) -> None:
-    """Make `project` match the scratch copy `finished` for `changes`, all or nothing."""
-    _check_writable(project, changes)
-    git_dir, prefix = _git_paths(project)
-    journal = git_dir / JOURNAL
-    pending = git_dir / f"{JOURNAL}.pending-{os.getpid()}"
-    try:
-        for name in changes.writes:
-            staged = pending / "files" / name
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(finished / name, staged, follow_symlinks=False)
-        plan = {"prefix": prefix, "writes": changes.writes, "deletes": changes.deletes}
-        pending.mkdir(parents=True, exist_ok=True)
-        (pending / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-    except BaseException:
-        shutil.rmtree(pending, ignore_errors=True)
-        raise
-    try:
-        with _interrupts_deferred():
-            os.rename(pending, journal)  # the commit point
-            _finish(journal, project)
-    except OSError as error:
-        if pending.exists():  # the commit point was never reached: nothing changed
-            shutil.rmtree(pending, ignore_errors=True)
-            raise PocgenError(
-                f"could not start the update ({error.strerror}: {error.filename}); "
-                f"{project} is unchanged."
-            ) from None
-        raise _stopped_halfway(journal, project, error) from None
+def interrupted(dest: Path, staging: Staging | None) -> Interrupted:
+    """The line for Ctrl-C during `new`: whether the project was written decides what it says."""
+    if staging is not None and staging.committed:
+        return Interrupted(f"interrupted after {dest} was written: the project is complete.")
+    return Interrupted(f"interrupted: nothing was written to {dest}.")

@@ -2,7 +2,7 @@
 
 The engines merge into a scratch copy of the project (its tracked files in a git repository of
 their own), never into the project itself. Only once the merge fully succeeded are the project's
-files replaced, as one set (`staging.replace_files`), so an interrupt at any moment leaves either
+files replaced, as one set (`journal.replace_files`), so an interrupt at any moment leaves either
 the old tree or the new one with every edit.
 """
 
@@ -18,11 +18,11 @@ from typing import Any
 
 import yaml
 
+from pocgen.contract import ANSWERS_FILES, answers_file, read_record
 from pocgen.errors import PocgenError
-from pocgen.templating import engines, sources, staging
+from pocgen.templating import engines, git_config, journal, sources
 from pocgen.templating.engines import RenderOptions
 
-RECORDS = {".copier-answers.yml": "copier", ".pocgen.yml": "cookiecutter"}
 CONFLICT_MARKER = "<<<<<<< "
 
 
@@ -57,37 +57,20 @@ def _git_status(project: Path) -> list[str] | None:
         ],
         capture_output=True,
         text=True,
+        env=git_config.env(project),
     )
     if result.returncode != 0:
         return None
     return [line[3:].strip('"') for line in result.stdout.splitlines()]
 
 
-def engine_of(project: Path) -> str:
-    for name, engine in RECORDS.items():
-        if (project / name).is_file():
-            return engine
-    raise PocgenError(
-        f"{project} was not made by pocgen or Copier: it has no .copier-answers.yml or "
-        ".pocgen.yml, so there is no template version to update from."
-    )
-
-
-def read_record(path: Path) -> dict[str, Any]:
-    """The answers file (or .pocgen.yml) as a mapping; one line when it is not one."""
-    try:
-        record = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
+def record_file(project: Path) -> Path:
+    """The file that records what made the project, and so the version to update from."""
+    record = answers_file(project)
+    if record is None:
         raise PocgenError(
-            f"{path} is not valid YAML{where}, so the template version it records is unknown; "
-            f"restore it with `git checkout -- {path.name}` in the project."
-        ) from None
-    if not isinstance(record, dict):
-        raise PocgenError(
-            f"{path} must be a mapping of `key: value` pairs; restore it with "
-            f"`git checkout -- {path.name}` in the project."
+            f"{project} was not made by pocgen or Copier: it has no .copier-answers.yml or "
+            ".pocgen.yml, so there is no template version to update from."
         )
     return record
 
@@ -143,7 +126,7 @@ def _only_formatting(before: Path, after: Path) -> bool:
     return _same_version(old) == _same_version(new)
 
 
-def _changes(project: Path, scratch: Path, tracked: list[str]) -> staging.Changes:
+def _changes(project: Path, scratch: Path, tracked: list[str]) -> journal.Changes:
     after = {
         path.relative_to(scratch).as_posix()
         for path in scratch.rglob("*")
@@ -155,10 +138,10 @@ def _changes(project: Path, scratch: Path, tracked: list[str]) -> staging.Change
         if not (project / name).exists() or not _same(project / name, scratch / name)
     ]
     deletes = sorted(set(tracked) - after)
-    if not deletes and all(name in RECORDS for name in writes):
+    if not deletes and all(name in ANSWERS_FILES for name in writes):
         if all(_only_formatting(project / name, scratch / name) for name in writes):
             writes = []
-    return staging.Changes(writes, deletes)
+    return journal.Changes(writes, deletes)
 
 
 def update_project(
@@ -170,14 +153,15 @@ def update_project(
     if not project.is_dir():
         raise PocgenError(f"{project} is not a folder; pass the project folder to update.")
     sources.check_ref(options.ref)
-    engine = engine_of(project)
+    record = record_file(project)
+    engine = ANSWERS_FILES[record.name]
     status = _git_status(project)
     if status is None:
         raise PocgenError(
             f"{project} is not a git repository; update merges into your files, so commit them "
             "first: git init && git add -A && git commit -m 'Before update'."
         )
-    if staging.recover(project):
+    if journal.recover(project):
         return Updated(engine, _git_status(project) or [], resumed=True)
     if status:
         raise PocgenError(
@@ -185,7 +169,11 @@ def update_project(
             f"{', ...' if len(status) > 3 else ''}); commit or stash them first so no edit can "
             "be lost."
         )
-    record = next(project / name for name in RECORDS if (project / name).is_file())
+    if record.is_symlink():  # the update rewrites it: never through a link
+        raise PocgenError(
+            f"{record} is a symlink (to {record.readlink()}); an update reads and rewrites the "
+            "project's own record only. Replace the link with the file, and commit."
+        )
     read_record(record)  # a corrupt answers file is reported here, before any work
     with tempfile.TemporaryDirectory(prefix="pocgen-update-") as scratch_folder:
         scratch = Path(scratch_folder) / project.resolve().name
@@ -193,5 +181,5 @@ def update_project(
         engines.get(engine).update(scratch, data or {}, options)
         changes = _changes(project, scratch, tracked)
         conflicts = [name for name in changes.writes if _has_conflict_markers(scratch / name)]
-        staging.replace_files(project, scratch, changes)
+        journal.replace_files(project, scratch, changes)
     return Updated(engine, changes.writes + changes.deletes, conflicts)

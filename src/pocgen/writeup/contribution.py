@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from pocgen.contract import ANSWERS_FILES, answers_file, read_record
 from pocgen.project import Project
 
 # Folders whose changes are counted line by line.
@@ -40,7 +41,6 @@ NOT_AUTHORED = {
     "models",
     "reports",
 }
-ANSWERS_FILE = ".copier-answers.yml"
 
 
 @dataclass
@@ -88,15 +88,6 @@ class Contribution:
         )
 
 
-def _answers_file(root: Path) -> dict[str, Any]:
-    path = root / ANSWERS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _template_sources(recorded: dict[str, Any]) -> list[tuple[str, str | None, str]]:
     """Where to render the template from, best first: (source, vcs ref, how to name it).
 
@@ -131,7 +122,8 @@ _RENDERED: dict[str, tuple[str | None, str | None, tempfile.TemporaryDirectory[s
 
 def pristine(root: Path) -> tuple[Path | None, str | None, str | None]:
     """(folder, label, why not) for a render of the project's template with its answers."""
-    recorded = _answers_file(root)
+    path = answers_file(root)
+    recorded = read_record(path) if path else {}
     key = json.dumps(recorded, sort_keys=True, default=str) + "\0" + root.name
     if key not in _RENDERED:
         scratch = tempfile.TemporaryDirectory(prefix="pocgen-pristine-")
@@ -267,7 +259,7 @@ def compare(project_root: Path, pristine: Path) -> Contribution:
     """Files added, code lines changed and settings changed against the pristine render."""
     result = Contribution(template=None)
     mine, theirs = _authored_files(project_root), _authored_files(pristine)
-    result.files_added = sorted(mine - theirs - {ANSWERS_FILE})
+    result.files_added = sorted(mine - theirs - set(ANSWERS_FILES))
     for relative in sorted(mine):
         if relative.split("/", 1)[0] not in CODE_FOLDERS:
             continue

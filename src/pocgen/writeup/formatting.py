@@ -70,17 +70,6 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes} min"
 
 
-def count(value: Any) -> int:
-    """A quality-report entry may be a list of findings or already a number: count either."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, list | tuple | dict | set):
-        return len(value)
-    return 0
-
-
 def table(header: list[str], rows: list[list[str]]) -> str:
     """A GitHub-flavoured Markdown table."""
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]

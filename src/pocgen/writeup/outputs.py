@@ -15,7 +15,6 @@ from typing import Any
 from pocgen.project import Project
 from pocgen.writeup.formatting import (
     article,
-    count,
     metric_name,
     missing,
     ms,
@@ -23,20 +22,14 @@ from pocgen.writeup.formatting import (
     upper_first,
 )
 from pocgen.writeup.markers import TODO_MARK, user_section
-from pocgen.writeup.sections import (
-    SOURCE_WORDS,
-    TASK_WORDS,
-    agreement_of,
-    confidence_interval,
+from pocgen.writeup.phrases import (
+    UI_NAMES,
+    data_phrase,
     demo_note,
-    headline,
+    deployed_demo,
     sample_note,
-    target,
-    target_value_measured,
+    task_words,
 )
-
-LICENSES = {"MIT": "mit", "Apache-2.0": "apache-2.0", "BSD-3-Clause": "bsd-3-clause"}
-UI_NAMES = {"gradio": "Gradio", "streamlit": "Streamlit", "both": "Gradio and Streamlit"}
 
 MODEL_CARD_TEMPLATE = """---
 {{ card_data }}
@@ -73,21 +66,6 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
 
-def data_phrase(project: Project) -> str:
-    """'240 images collected from a folder of photos', from the manifest's sources only."""
-    sources = project.source_counts()
-    total = sum(sources.values())
-    if not total:
-        return ""
-    parts = [
-        f"{number(n)} {SOURCE_WORDS.get(name, f'from source {name}')}"
-        for name, n in sources.most_common()
-    ]
-    if len(parts) == 1:
-        return f"{number(total)} {project.item_word} {parts[0].split(' ', 1)[1]}"
-    return f"{number(total)} {project.item_word} ({', '.join(parts)})"
-
-
 def no_resume_reason(project: Project) -> str | None:
     """Why the project gets no resume bullets yet, or None when its files back them."""
     if project.demo:
@@ -95,12 +73,18 @@ def no_resume_reason(project: Project) -> str | None:
             "this project was rendered as a demo (`demo: true` in `.copier-answers.yml`); "
             "bullets are for a problem and data of your own"
         )
-    if headline(project) is None:
+    if project.headline is None:
         return f"they need measured results: run `{project.report_command('metrics')}`"
-    if project.sample_only or (project.metrics or {}).get("sample_data"):
+    if project.sample_results:
         return (
             "the results come from the built-in sample data; collect your own with "
             f"`{project.command('collect')}` and rerun the pipeline"
+        )
+    if project.smoke:
+        return (
+            "the model or its numbers come from a `--smoke` run, which only tests the pipeline: "
+            f"run `{project.command('train')}`, `{project.command('export')}` and "
+            f"`{project.command('evaluate')}` without --smoke"
         )
     return None
 
@@ -109,28 +93,23 @@ def _labels_bullet(project: Project) -> str | None:
     """Labeling and data checks, each named only when its file records it."""
     people = project.label_studio_people()
     done = []
-    if people:
-        agreement = agreement_of(project.labels or {})
-        overall = {
-            k: v for k, v in (agreement.get("overall") or {}).items() if isinstance(v, float)
-        }
+    if people and project.labels is not None:
+        agreement = project.labels.agreement
         measured = (
-            f" ({', '.join(f'{metric_name(k)} {number(v)}' for k, v in overall.items())} over "
-            f"{number(agreement.get('pairs'))} doubly labeled items)"
-            if overall and agreement.get("pairs")
+            f" ({', '.join(f'{metric_name(k)} {number(v)}' for k, v in agreement.overall.items())}"
+            f" over {number(agreement.pairs)} doubly labeled items)"
+            if agreement.overall and agreement.pairs
             else ""
         )
         done.append(
             f"ran labeling in Label Studio: {number(sum(people.values()))} items by "
             f"{len(people)} annotator{'s' if len(people) != 1 else ''}{measured}"
         )
-    quality = project.quality or {}
-    if quality:
-        duplicates = quality.get("duplicates") or {}
-        found = count(duplicates.get("exact")) + count(duplicates.get("near"))
-        checked = number(count(quality.get("items")))
+    quality = project.quality
+    if quality is not None:
+        found = quality.duplicate_groups
         done.append(
-            f"checked {checked} items for broken files and duplicates"
+            f"checked {number(quality.items)} items for broken files and duplicates"
             + (f" ({number(found)} duplicate groups caught)" if found else "")
         )
     if not done:
@@ -138,48 +117,57 @@ def _labels_bullet(project: Project) -> str | None:
     return upper_first("; ".join(done)) + "."
 
 
-def resume_bullets(project: Project) -> list[str]:
-    """Up to three bullets, each sentence backed by a file (docs/claims.md lists which)."""
-    best = headline(project)
-    if best is None or no_resume_reason(project):
-        return []
-    key, value, base = best
-    metrics = project.metrics or {}
-    task = TASK_WORDS.get(project.task, project.task)
+def _results_bullet(project: Project) -> str:
+    """What was built, on which data, measured how well against what, for which goal."""
+    best, metrics = project.headline, project.metrics
+    assert best is not None and best.value is not None and metrics is not None
+    task = task_words(project)
     built = f"Built {article(task)} {task} model for {', '.join(project.classes)}"
     phrase = data_phrase(project)
     built += f" on {phrase}" if phrase else ""
-    baseline = (metrics.get("baseline") or {}).get("name", "baseline")
-    built += f"; {metric_name(key)} {number(value)}"
-    interval = confidence_interval(metrics)
-    if interval:
-        built += f" (95% CI {number(interval[0])}–{number(interval[1])})"
+    built += f"; {metric_name(best.metric)} {number(float(best.value))}"
+    if best.ci95:
+        built += f" (95% CI {number(best.ci95[0])}–{number(best.ci95[1])})"
+    base, baseline = project.baseline_value, metrics.baseline.name
     if base is not None:
-        built += f" against {number(base)} for {article(baseline)} {baseline} baseline"
-    goal, measured = target(project), target_value_measured(project)
-    if goal and measured is not None and measured >= goal[1]:
-        built += f", meeting the {metric_name(goal[0])} ≥ {goal[1]:g} target"
-    objective = _lower_first(str(project.answers.get("business_objective", "")))
-    bullets = [built + (f", aimed to {objective}." if objective else ".")]
+        built += f" against {number(float(base))} for {article(baseline)} {baseline} baseline"
+    goal = project.target
+    if goal and project.target_met:
+        built += f", meeting the {metric_name(goal.metric)} ≥ {goal.value:g} target"
+    objective = _lower_first(project.answers.text("business_objective"))
+    return built + (f", aimed to {objective}." if objective else ".")
 
-    latency = (metrics.get("latency_ms") or {}).get("mean")
+
+def _demo_bullet(project: Project) -> str | None:
+    """The demo reports/deploy.json records as online; before a deploy, only the export."""
+    latency = project.metrics.latency if project.metrics else None
     speed = (
-        f" ({ms(latency)} per {project.item_word[:-1]}, no PyTorch)"
-        if isinstance(latency, int | float)
+        f" ({ms(latency.mean)} per {project.item_word[:-1]}, no PyTorch)"
+        if latency is not None
         else ""
     )
-    url = (project.deploy or {}).get("url")
-    ui = UI_NAMES.get(str(project.answers.get("ui")), "web")
-    if url:
-        bullets.append(
-            f"Shipped a live {ui} demo on Hugging Face Spaces ({url}), served by the "
-            f"exported ONNX model{speed}."
+    deploy = project.deploy
+    if deploy is None:
+        return f"Exported the model to ONNX for the demo{speed}." if speed else None
+    if deploy.ui == "web":
+        return (
+            f"Shipped a live web demo on Hugging Face Spaces ({deploy.url}): the exported ONNX "
+            "model runs in the visitor's browser, no server needed."
         )
-    elif speed:
-        bullets.append(f"Exported the model to ONNX for a {ui} demo{speed}.")
-    labels_bullet = _labels_bullet(project)
-    if labels_bullet:
-        bullets.append(labels_bullet)
+    return (
+        f"Shipped a live {UI_NAMES.get(deploy.ui, deploy.ui)} demo on Hugging Face Spaces "
+        f"({deploy.url}), served by the exported ONNX model{speed}."
+    )
+
+
+def resume_bullets(project: Project) -> list[str]:
+    """Up to three bullets, each sentence backed by a file (docs/claims.md lists which)."""
+    if no_resume_reason(project):
+        return []
+    bullets = [_results_bullet(project)]
+    for bullet in (_demo_bullet(project), _labels_bullet(project)):
+        if bullet:
+            bullets.append(bullet)
     return bullets[:3]
 
 
@@ -209,22 +197,20 @@ def todo(what: str, section: str) -> str:
     )
 
 
-def _authors_words(project: Project, title: str, what: str) -> str:
+def _authors_words(readme: str, title: str, what: str) -> str:
     """The author's own section of README.md, or a marked TODO while it is still empty."""
-    readme = project.root / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
-    return user_section(text, title) or todo(what, title)
+    return user_section(readme, title) or todo(what, title)
 
 
 def _eval_results(project: Project) -> list[Any]:
     from huggingface_hub import EvalResult
 
-    metrics = project.metrics or {}
-    task = project.task
+    if project.metrics is None:
+        return []
     slug = project.answers.get("project_slug", project.root.name)
     return [
         EvalResult(
-            task_type=task,
+            task_type=project.task,
             dataset_type=str(slug),
             dataset_name=f"{project.name} test split",
             dataset_split="test",
@@ -232,30 +218,59 @@ def _eval_results(project: Project) -> list[Any]:
             metric_name=metric_name(key),
             metric_value=float(value),
         )
-        for key, value in (metrics.get("metrics") or {}).items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
+        for key, value in project.metrics.values.items()
+        if value is not None
     ]
 
 
-def model_card(project: Project) -> str:
+def _evaluation(project: Project) -> str:
+    """The headline against the baseline, with the sample-data caveat where it applies."""
+    best, metrics = project.headline, project.metrics
+    if best is None or best.value is None or metrics is None:
+        return missing("No results yet", project.report_command("metrics"))
+    base = project.baseline_value
+    evaluation = (
+        f"{metric_name(best.metric)} {number(float(best.value))} on the held-out test split, "
+        f"against {number(float(base)) if base is not None else '–'} for the "
+        f"{metrics.baseline.name} baseline."
+    )
+    if metrics.sample_data:
+        evaluation += "\n\n" + sample_note(project)
+    return evaluation
+
+
+def _usage(project: Project) -> str:
+    """The few lines that run the model, and the live demo reports/deploy.json records."""
+    usage = (
+        "```python\n"
+        f"from {project.package}.inference import Predictor\n\n"
+        'predictor = Predictor("models/model.onnx", "models/labels.json")\n'
+        "predictor.predict(item)\n```"
+    )
+    demo = deployed_demo(project)
+    if demo and project.deploy:
+        usage += f"\n\nTry {demo} on Hugging Face Spaces: {project.deploy.url}"
+    return usage
+
+
+def model_card(project: Project, readme: str) -> str:
     """A model card with eval-results metadata (model-index), rendered offline."""
     from huggingface_hub import ModelCard, ModelCardData
 
     answers = project.answers
-    task = TASK_WORDS.get(project.task, project.task)
+    task = task_words(project)
     card_data = ModelCardData(
         model_name=project.name,
-        license=LICENSES.get(str(answers.get("license")), "other"),
+        license=answers.hub_license,
         pipeline_tag=project.task or None,
         library_name="onnx",
         tags=["onnx", "pocgen", project.task],
         eval_results=_eval_results(project) or None,
     )
-    metrics = project.metrics or {}
-    info = metrics.get("model") or {}
-    weights = "pretrained and fine-tuned" if info.get("pretrained") else "trained from scratch"
+    info = project.model_info
+    weights = "pretrained and fine-tuned" if info and info.pretrained else "trained from scratch"
     summary = (
-        f"{upper_first(article(task))} {task} model (`{info.get('name', '?')}`, "
+        f"{upper_first(article(task))} {task} model (`{info.name or '?'}`, "
         f"{weights}) for {', '.join(project.classes)}."
         if info
         else missing("Not trained yet", project.command("train"))
@@ -272,37 +287,17 @@ def model_card(project: Project) -> str:
     )
     if project.demo:
         training_data += "\n\n" + demo_note()
-    best = headline(project)
-    if best:
-        key, value, base = best
-        evaluation = (
-            f"{metric_name(key)} {number(value)} on the held-out test split, against "
-            f"{number(base) if base is not None else '–'} for the "
-            f"{(metrics.get('baseline') or {}).get('name', 'baseline')} baseline."
-        )
-        if metrics.get("sample_data"):
-            evaluation += "\n\n" + sample_note(project)
-    else:
-        evaluation = missing("No results yet", project.report_command("metrics"))
-    package = project.package
-    usage = (
-        "```python\n"
-        f"from {package}.inference import Predictor\n\n"
-        'predictor = Predictor("models/model.onnx", "models/labels.json")\n'
-        "predictor.predict(item)\n```"
-    )
     card = ModelCard.from_template(
         card_data,
         template_str=MODEL_CARD_TEMPLATE,
         title=project.name,
         summary=summary,
-        intended_use=f"{answers.get('problem', '').strip()} Goal: "
-        f"{answers.get('business_objective', '').strip()}",
+        intended_use=f"{answers.text('problem')} Goal: {answers.text('business_objective')}",
         training_data=training_data,
-        evaluation=evaluation,
-        usage=usage,
+        evaluation=_evaluation(project),
+        usage=_usage(project),
         limitations=_authors_words(
-            project,
+            readme,
             "Limitations",
             "What this model does not do well, and where its data falls short.",
         ),
@@ -310,7 +305,30 @@ def model_card(project: Project) -> str:
     return str(card)
 
 
-def blog_post(project: Project) -> str | None:
+def _result_paragraph(project: Project) -> list[str]:
+    """The blog's result: the headline, the baseline and the target, each from metrics.json."""
+    best, metrics = project.headline, project.metrics
+    if best is None or best.value is None or metrics is None:
+        return [missing("No results yet", project.report_command("metrics"))]
+    base, baseline = project.baseline_value, metrics.baseline.name
+    reached = f"{metric_name(best.metric)} {number(float(best.value))}"
+    line = f"On held-out data the model reaches {reached}"
+    line += (
+        f", against {number(float(base))} for {article(baseline)} {baseline} baseline."
+        if base is not None
+        else "."
+    )
+    goal, measured = project.target, project.target_measured
+    if goal and measured is not None:
+        verdict = "met" if project.target_met else "not met yet"
+        line += (
+            f" My success target was {metric_name(goal.metric)} ≥ {goal.value:g}: {verdict} "
+            f"({number(measured)})."
+        )
+    return [line, "", sample_note(project)] if metrics.sample_data else [line]
+
+
+def blog_post(project: Project, readme: str) -> str | None:
     """A short draft for learning in public; the reflective paragraphs stay the author's.
 
     A demo project gets none: there is no problem of the author's to write about.
@@ -318,13 +336,11 @@ def blog_post(project: Project) -> str | None:
     if project.demo:
         return None
     answers = project.answers
-    best = headline(project)
-    url = (project.deploy or {}).get("url")
     parts = [
         f"# {project.name}: a proof of concept, end to end",
         "",
-        f"{answers.get('problem', '').strip()} I wanted to see whether a small model could "
-        f"help: {_lower_first(str(answers.get('business_objective', '')))}.",
+        f"{answers.text('problem')} I wanted to see whether a small model could "
+        f"help: {_lower_first(answers.text('business_objective'))}.",
         "",
         "## The data",
         "",
@@ -342,46 +358,29 @@ def blog_post(project: Project) -> str | None:
         parts.append(f"I worked from {phrase}{checked}{split}.")
     else:
         parts.append(missing("No data yet", project.command("collect")))
-    parts += ["", "## The result", ""]
-    if best:
-        key, value, base = best
-        baseline = ((project.metrics or {}).get("baseline") or {}).get("name", "baseline")
-        line = f"On held-out data the model reaches {metric_name(key)} {number(value)}"
-        line += (
-            f", against {number(base)} for {article(baseline)} {baseline} baseline."
-            if base is not None
-            else "."
-        )
-        goal, measured = target(project), target_value_measured(project)
-        if goal and measured is not None:
-            verdict = "met" if measured >= goal[1] else "not met yet"
-            line += (
-                f" My success target was {metric_name(goal[0])} ≥ {goal[1]:g}: {verdict} "
-                f"({number(measured)})."
-            )
-        parts.append(line)
-        if (project.metrics or {}).get("sample_data"):
-            parts += ["", sample_note(project)]
-    else:
-        parts.append(missing("No results yet", project.report_command("metrics")))
+    parts += ["", "## The result", "", *_result_paragraph(project)]
+    demo = deployed_demo(project)
     parts += [
         "",
         "## Try it",
         "",
-        f"The demo is online: {url}" if url else missing("Not online yet", "pocgen deploy"),
+        f"{upper_first(demo)} is online: {project.deploy.url}"
+        if demo and project.deploy
+        else missing("Not online yet", "pocgen deploy"),
         "",
         "## What I learned",
         "",
         _authors_words(
-            project, "What I learned", "What surprised you, what broke, what you would change."
+            readme, "What I learned", "What surprised you, what broke, what you would change."
         ),
     ]
     return "\n".join(parts)
 
 
-# Each builder returns the file's text, or None when the project gets no such file.
-OUTPUTS: dict[str, Callable[[Project], str | None]] = {
-    "reports/resume.md": resume,
+# Each builder takes the project and its README's text (where the author's own paragraphs are),
+# and returns the file's text, or None when the project gets no such file.
+OUTPUTS: dict[str, Callable[[Project, str], str | None]] = {
+    "reports/resume.md": lambda project, readme: resume(project),
     "reports/model_card.md": model_card,
     "reports/blog_post.md": blog_post,
 }

@@ -6,23 +6,22 @@ The rules, in the order they are enforced:
    body, or a generated file whose fingerprint footer no longer matches), unless `force`.
    Back up the edited files either way, so a later `--force` never loses work. Text pocgen wrote
    and nobody edited is replaced without a backup: there is nothing of the user's in it.
-3. Write only files whose text changes, so a second run is a no-op. Writing is all or nothing:
-   every new text is staged beside its target first, then moved into place; if one move fails
-   (an immutable file, a full disk), the files already moved get their old text back.
+3. Write only files whose text changes, so a second run is a no-op. Writing is all or nothing
+   (`pocgen.files.write_all`): every new text is staged beside its target first, then moved into
+   place; if one move fails (an immutable file, a full disk) or Ctrl-C arrives, the files already
+   moved get their old text back and no staged file is left behind.
 `check=True` stops after the plan and reports which README sections are stale, for CI.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pocgen.errors import PocgenError
+from pocgen.files import WriteFailed, read_text, write_all
 from pocgen.project import Project, load_project
 from pocgen.writeup.markers import file_edited, fill, find_regions, sign_file, user_section
 from pocgen.writeup.outputs import OUTPUTS
@@ -74,16 +73,7 @@ def _read(path: Path, relative: str) -> str:
         raise PocgenError(
             f"{relative} is not a file; move it aside so `pocgen writeup` can write {relative}."
         )
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return handle.read()
-    except UnicodeDecodeError as error:
-        raise PocgenError(
-            f"{relative} is not UTF-8 text (byte {error.start}); save it as UTF-8 and rerun "
-            "`pocgen writeup`."
-        ) from error
-    except OSError as error:
-        raise PocgenError(f"{relative} cannot be read ({error.strerror}).") from error
+    return read_text(path, relative, "pocgen writeup")
 
 
 def empty_user_sections(readme: str) -> list[str]:
@@ -112,10 +102,11 @@ def plan_writeup(root: Path) -> Plan:
     after_regions = {region.name: region for region in find_regions(after, README)}
     stale = [name for name in sections if present[name].body != after_regions[name].body]
     outputs: dict[str, tuple[str | None, str | None]] = {}
+    authored = before.replace("\r\n", "\n")  # the author's paragraphs, copied with LF endings
     for relative, build in OUTPUTS.items():
         path = project.root / relative
         old = _read(path, relative) if path.exists() else None
-        text = build(project)
+        text = build(project, authored)
         outputs[relative] = (old, sign_file(text) if text is not None else None)
     return Plan(
         project=project,
@@ -168,50 +159,15 @@ def run_writeup(root: Path, force: bool = False) -> WriteupResult:
             result.unchanged.append(relative)
         else:
             result.written.append(relative)
-    _write_all(project_root, {path: changes[path] for path in result.written})
-    return result
-
-
-def _write_all(root: Path, changes: dict[str, tuple[str | None, str | None]]) -> None:
-    """Stage every new text beside its target, then move each into place; all or nothing."""
-    staged: dict[str, str] = {}
-    moved: list[str] = []
-    current = "a file"  # the file being staged or moved, named if that fails
     try:
-        for relative, (_, after) in changes.items():
-            current, target = relative, root / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".pocgen-", dir=target.parent)
-            staged[relative] = temporary
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                stream.write(after or "")
-            with contextlib.suppress(OSError):  # keep the old file's mode where it had one
-                shutil.copymode(target, temporary)
-        for relative, temporary in staged.items():
-            current = relative
-            os.replace(temporary, root / relative)
-            moved.append(relative)
-    except OSError as error:
-        _restore(root, {path: changes[path][0] for path in moved})
+        write_all({project_root / path: changes[path][1] or "" for path in result.written})
+    except WriteFailed as error:
+        relative = error.target.relative_to(project_root).as_posix()
         raise PocgenError(
-            f"cannot write {current} ({error.strerror or error}); nothing was changed. Make it "
-            "writable (e.g. `chattr -i`, `chmod u+w`, free disk space) and rerun `pocgen writeup`."
+            f"cannot write {relative} ({error.strerror}); nothing was changed. Make it writable "
+            "(e.g. `chattr -i`, `chmod u+w`, free disk space) and rerun `pocgen writeup`."
         ) from error
-    finally:
-        for temporary in staged.values():
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-
-
-def _restore(root: Path, previous: dict[str, str | None]) -> None:
-    """Put back the text files had before a failed writeup (remove those it created)."""
-    for relative, text in previous.items():
-        path = root / relative
-        with contextlib.suppress(OSError):
-            if text is None:
-                path.unlink()
-            else:
-                path.write_text(text, encoding="utf-8", newline="")
+    return result
 
 
 def stale_message(plan: Plan) -> str | None:

@@ -12,16 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pocgen.project import (
-    COLLECTED_SOURCES,
-    IMPORTED_PREFIX,
-    SAMPLE_SOURCE,
-    SYNTH_SOURCE,
-    Project,
-)
+from pocgen.project import Project
+from pocgen.records import IMPORTED_PREFIX, SAMPLE_SOURCE, LabelsReport
 from pocgen.writeup.contribution import CODE_FOLDERS, Contribution, measure
 from pocgen.writeup.formatting import (
-    count,
     duration,
     metric_name,
     missing,
@@ -30,21 +24,18 @@ from pocgen.writeup.formatting import (
     table,
     upper_first,
 )
+from pocgen.writeup.phrases import (
+    SOURCE_WORDS,
+    UI_NAMES,
+    demo_note,
+    sample_note,
+    sources_phrase,
+    task_words,
+)
 
 SPACES_BADGE = (
     "https://huggingface.co/datasets/huggingface/badges/resolve/main/open-in-hf-spaces-md.svg"
 )
-TASK_WORDS = {
-    "object-detection": "object detection",
-    "image-classification": "image classification",
-    "text-classification": "text classification",
-}
-# How each manifest source reads in a sentence: "120 from a folder of photos".
-SOURCE_WORDS = {
-    SAMPLE_SOURCE: "from the built-in sample",
-    SYNTH_SOURCE: "synthesized by cut-and-paste",
-    **COLLECTED_SOURCES,
-}
 # How the labels of each program annotator came about; people are named by `label pull`.
 ANNOTATOR_WORDS = {
     "sample": "came with the built-in sample",
@@ -86,147 +77,69 @@ class _Builder:
         return Section("\n\n".join(self.parts), self.waiting)
 
 
-def headline(project: Project) -> tuple[str, float, float | None] | None:
-    """(metric key, model value, baseline value) of the headline metric, or None before evaluate."""
-    metrics = project.metrics
-    if not metrics or not isinstance(metrics.get("headline"), dict):
-        return None
-    key = str(metrics["headline"].get("metric"))
-    value = metrics["headline"].get("value", (metrics.get("metrics") or {}).get(key))
-    if not isinstance(value, int | float):
-        return None
-    baseline = ((metrics.get("baseline") or {}).get("metrics") or {}).get(key)
-    return key, float(value), float(baseline) if isinstance(baseline, int | float) else None
-
-
-def confidence_interval(metrics: dict[str, Any]) -> tuple[float, float] | None:
-    """The headline's bootstrap 95% interval from metrics.json, when evaluate recorded one."""
-    interval = (metrics.get("headline") or {}).get("ci95")
-    if (
-        isinstance(interval, list)
-        and len(interval) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in interval)
-    ):
-        return float(interval[0]), float(interval[1])
-    return None
-
-
-def target(project: Project) -> tuple[str, float] | None:
-    """The success target from the answers: (metric key, value)."""
-    key, value = project.answers.get("target_metric"), project.answers.get("target_value")
-    if not key or not isinstance(value, int | float):
-        return None
-    return str(key), float(value)
-
-
-def target_value_measured(project: Project) -> float | None:
-    goal = target(project)
-    if goal is None or not project.metrics:
-        return None
-    value = (project.metrics.get("metrics") or {}).get(goal[0])
-    return float(value) if isinstance(value, int | float) else None
-
-
-def sample_note(project: Project) -> str:
-    return (
-        f"> **Sample data.** These numbers come from the generated sample data, not from collected "
-        f"data. Bring your own with `{project.command('collect')}` and rerun the pipeline."
-    )
-
-
-def blocking_reasons(quality: dict[str, Any]) -> list[str]:
-    """Why `validate` would refuse to go on: its listed reasons, or a bare flag."""
-    reasons = quality.get("blocking_reasons")
-    if isinstance(reasons, list) and reasons:
-        return [str(reason) for reason in reasons]
-    blocking = quality.get("blocking")
-    if isinstance(blocking, list):
-        return [str(reason) for reason in blocking]
-    return ["see reports/data_quality.md"] if blocking else []
-
-
 def problem(project: Project) -> Section:
     out = _Builder()
     answers = project.answers
-    out.add(f"**Problem.** {answers.get('problem', '').strip()}")
-    out.add(f"**Business objective.** {answers.get('business_objective', '').strip()}")
-    stated = str(answers.get("success_metric", "")).strip()
-    line = f"**Success metric.** {stated[:1].upper()}{stated[1:]}"
-    goal = target(project)
+    out.add(f"**Problem.** {answers.text('problem')}")
+    out.add(f"**Business objective.** {answers.text('business_objective')}")
+    line = f"**Success metric.** {upper_first(answers.text('success_metric'))}"
+    goal = project.target
     if goal:
         line += (
-            f" (`pocgen check` compares {metric_name(goal[0])} on the test split with {goal[1]:g})"
+            f" (`pocgen check` compares {metric_name(goal.metric)} on the test split with "
+            f"{goal.value:g})"
         )
     out.add(line + ".")
     classes = ", ".join(f"`{name}`" for name in project.classes)
-    task = TASK_WORDS.get(project.task, project.task)
-    out.add(f"**Task.** {upper_first(task)} with {len(project.classes)} classes: {classes}.")
+    out.add(
+        f"**Task.** {upper_first(task_words(project))} with {len(project.classes)} classes: "
+        f"{classes}."
+    )
     if project.demo:
         out.add(demo_note())
     return out.section()
 
 
-def demo_note() -> str:
-    return (
-        "> **Demo project.** Rendered with `pocgen new --defaults` (`demo: true` in "
-        "`.copier-answers.yml`): the problem, the classes and the target are the template's "
-        "example, not a problem chosen by the author."
-    )
-
-
 def _quality_rows(project: Project) -> list[list[str]]:
-    quality = project.quality or {}
-    duplicates = quality.get("duplicates") or {}
+    quality = project.quality
+    assert quality is not None
     rows = [
-        ["items checked", number(count(quality.get("items")))],
-        ["unreadable or corrupt (skipped)", number(count(quality.get("corrupt")))],
+        ["items checked", number(quality.items)],
+        ["unreadable or corrupt (skipped)", number(quality.corrupt)],
     ]
     if project.image_task:
-        rows.append(["too small", number(count(quality.get("too_small")))])
-        rows.append(["exact-duplicate groups", number(count(duplicates.get("exact")))])
-        rows.append(["near-duplicate groups", number(count(duplicates.get("near")))])
+        rows.append(["too small", number(quality.too_small)])
+        rows.append(["exact-duplicate groups", number(quality.exact_duplicates)])
+        rows.append(["near-duplicate groups", number(quality.near_duplicates)])
         if project.task == "object-detection":
-            rows.append(
-                ["boxes outside the image or empty", number(count(quality.get("bad_boxes")))]
-            )
+            rows.append(["boxes outside the image or empty", number(quality.bad_boxes)])
     else:
-        rows.append(["exact-duplicate groups", number(count(duplicates.get("exact")))])
-        rows.append(["empty texts", number(count(quality.get("empty_texts")))])
+        rows.append(["exact-duplicate groups", number(quality.exact_duplicates)])
+        rows.append(["empty texts", number(quality.empty_texts)])
     return rows
 
 
-def agreement_of(labels: dict[str, Any]) -> dict[str, Any]:
-    """The `agreement` block of reports/labels.json: pairs compared, overall, per class."""
-    block = labels.get("agreement")
-    return block if isinstance(block, dict) else {}
-
-
-def _agreement(labels: dict[str, Any]) -> str:
+def _agreement(labels: LabelsReport) -> str:
     """What `label pull` measured: rejected annotations, then agreement overall and per class."""
     lines = []
-    rejected = count(labels.get("rejected"))
-    if rejected:
-        lines.append(f"{number(rejected)} annotations rejected (labels outside the classes).")
-    block = agreement_of(labels)
-    pairs = block.get("pairs") or 0
-    if not pairs:
+    if labels.rejected:
+        rejected = number(labels.rejected)
+        lines.append(f"{rejected} annotations rejected (labels outside the classes).")
+    block = labels.agreement
+    if not block.pairs:
         lines.append(
             "Agreement: no item has two annotations yet; have a second person label a "
             "few dozen items to measure it."
         )
         return "\n\n".join(lines)
-    overall = block.get("overall") or {}
-    measured = ", ".join(
-        f"{metric_name(k)} {number(v)}" for k, v in overall.items() if isinstance(v, float)
-    )
-    lines.append(f"Agreement over {number(pairs)} doubly labeled items: {measured}.")
-    per_class = {name: v for name, v in (block.get("per_class") or {}).items()}
-    keys = sorted({k for v in per_class.values() if isinstance(v, dict) for k in v})
+    measured = ", ".join(f"{metric_name(k)} {number(v)}" for k, v in block.overall.items())
+    lines.append(f"Agreement over {number(block.pairs)} doubly labeled items: {measured}.")
+    keys = sorted({k for values in block.per_class.values() if values for k in values})
     if keys:
         rows = [
             [f"`{name}`"]
-            + [number(values.get(k, "–")) if isinstance(values, dict) else "–" for k in keys]
-            for name, values in per_class.items()
+            + [number(values.get(k, "–")) if values is not None else "–" for k in keys]
+            for name, values in block.per_class.items()
         ]
         lines.append(table(["class"] + [metric_name(k) for k in keys], rows))
     return "\n\n".join(lines)
@@ -240,13 +153,9 @@ def data(project: Project) -> Section:
         out.add(f"Or bring your own with `{project.command('collect')}`.")
     else:
         total = sum(sources.values())
-        by_source = ", ".join(
-            f"{number(n)} {SOURCE_WORDS.get(name, f'from source `{name}`')}"
-            for name, n in sources.most_common()
-        )
         out.add(
-            f"**Data.** {number(total)} {project.item_word}: {by_source}; each is recorded "
-            "in `data/manifest.csv` with its source, time and licence note."
+            f"**Data.** {number(total)} {project.item_word}: {sources_phrase(project, '`')}; "
+            "each is recorded in `data/manifest.csv` with its source, time and licence note."
         )
         if project.sample_only:
             out.add(
@@ -286,7 +195,7 @@ def data(project: Project) -> Section:
     if project.quality is None:
         out.wait("No data-quality report yet", project.report_command("quality"))
     else:
-        reasons = blocking_reasons(project.quality)
+        reasons = project.quality.blocking_reasons
         verdict = (
             "**Blocking problems:** " + "; ".join(reasons) + "."
             if reasons
@@ -306,14 +215,14 @@ def data(project: Project) -> Section:
 def _labels_paragraph(project: Project, out: _Builder) -> None:
     """Who labeled the data, from the annotator recorded on each label; nothing else."""
     people = project.label_studio_people()
-    if people:
+    if people and project.labels is not None:
         named = ", ".join(f"{name} ({number(n)})" for name, n in people.items())
         out.add(
             f"**Labels.** {number(sum(people.values()))} items labeled in Label Studio by "
             f"{len(people)} annotator{'s' if len(people) != 1 else ''} (`"
             f"{project.command('label pull')}`): {named}."
         )
-        out.add(_agreement(project.labels or {}))
+        out.add(_agreement(project.labels))
     others = [
         (name, n) for name, n in project.annotation_counts().most_common() if name not in people
     ]
@@ -347,14 +256,14 @@ def _flat_params(params: dict[str, Any], prefix: str = "") -> list[str]:
     return items
 
 
-def _loss_line(history: Any) -> str:
-    if not isinstance(history, list) or not history or not isinstance(history[0], dict):
+def _loss_line(history: tuple[dict[str, float | None], ...]) -> str:
+    if not history:
         return ""
     key = next((k for k in history[0] if "loss" in k and "val" not in k), None)
     if key is None:
         return ""
     first, last = history[0].get(key), history[-1].get(key)
-    if not isinstance(first, int | float) or not isinstance(last, int | float):
+    if first is None or last is None:
         return ""
     start, end = history[0].get("epoch", 1), history[-1].get("epoch", len(history))
     if len(history) == 1:
@@ -367,62 +276,50 @@ def _loss_line(history: Any) -> str:
 
 def model(project: Project) -> Section:
     out = _Builder()
-    metrics = project.metrics or {}
-    record = project.training or {}
-    info = metrics.get("model") or record.get("model") or {}
-    training = {**record, **(metrics.get("training") or {})}
-    if not info and not record:
+    info, record, run = project.model_info, project.training, project.run
+    if info is None and record is None:
         out.wait("Not trained yet", project.command("train"))
         return out.section()
     rows: list[list[str]] = []
-    if info.get("name"):
-        rows.append(["architecture", f"`{info['name']}`"])
-    if "pretrained" in info:
-        rows.append(
-            [
-                "weights",
-                "pretrained, fine-tuned here" if info["pretrained"] else "trained from scratch",
-            ]
-        )
-    if isinstance(info.get("parameters"), int):
-        rows.append(["parameters", number(info["parameters"])])
-    if isinstance(training.get("seconds"), int | float):
-        epochs = training.get("epochs")
-        suffix = f", {epochs} epoch{'s' if epochs != 1 else ''}" if isinstance(epochs, int) else ""
-        rows.append(["training time", duration(training["seconds"]) + suffix])
-    if training.get("hardware") or training.get("device"):
-        rows.append(
-            [
-                "hardware",
-                " / ".join(str(training[k]) for k in ("hardware", "device") if training.get(k)),
-            ]
-        )
-    if training.get("git_commit"):
-        rows.append(["git commit", f"`{training['git_commit']}`"])
+    if info and info.name:
+        rows.append(["architecture", f"`{info.name}`"])
+    if info and info.pretrained is not None:
+        weights = "pretrained, fine-tuned here" if info.pretrained else "trained from scratch"
+        rows.append(["weights", weights])
+    if info and info.parameters is not None:
+        rows.append(["parameters", number(info.parameters)])
+    if run.seconds is not None:
+        epochs = run.epochs
+        suffix = f", {epochs} epoch{'s' if epochs != 1 else ''}" if epochs is not None else ""
+        rows.append(["training time", duration(run.seconds) + suffix])
+    if run.hardware or run.device:
+        rows.append(["hardware", " / ".join(part for part in (run.hardware, run.device) if part)])
+    if run.git_commit:
+        rows.append(["git commit", f"`{run.git_commit}`"])
     out.add(table(["", ""], rows))
-    params = record.get("params")
-    if isinstance(params, dict) and params:
+    if record is None:
+        out.wait("Training log not found", project.command("train"))
+        return out.section()
+    if record.params:
         out.add(
             "Settings (`params.yaml`, logged in `reports/training.json`): "
-            + ", ".join(_flat_params(params))
+            + ", ".join(_flat_params(record.params))
             + "."
         )
-    loss = _loss_line(record.get("history"))
+    loss = _loss_line(record.history)
     if loss:
         out.add(loss)
-    if record.get("smoke"):
+    if record.smoke:
         out.add(
             f"> **Smoke run.** This model was trained with `--smoke` (a tiny slice, one short "
             f"epoch) to test the pipeline; run `{project.command('train')}` for real numbers."
         )
-    if not record:
-        out.wait("Training log not found", project.command("train"))
     return out.section()
 
 
 def _figure_lines(project: Project) -> list[str]:
     present = set(project.figures())
-    named = (project.metrics or {}).get("figures") or {}
+    named = project.metrics.figures if project.metrics else {}
     lines = []
     for key, path in named.items():
         if path in present:
@@ -437,46 +334,48 @@ def _figure_lines(project: Project) -> list[str]:
     return lines
 
 
+def _results_rows(project: Project) -> list[list[str]]:
+    """One row per metric: the model's value, the baseline's, and the target where it is one."""
+    metrics = project.metrics
+    assert metrics is not None
+    best, goal = project.headline, project.target
+    rows = []
+    for key, value in metrics.values.items():
+        base = metrics.baseline.values.get(key)
+        aim = ""
+        if goal and key == goal.metric and value is not None:
+            aim = f"≥ {goal.value:g}: " + ("**met**" if value >= goal.value else "**not met**")
+        label = metric_name(key) + (" (headline)" if best and key == best.metric else "")
+        shown = f"**{number(value)}**" if value is not None else "–"
+        rows.append([label, shown, number(base) if base is not None else "–", aim])
+    return rows
+
+
 def results(project: Project) -> Section:
     out = _Builder()
     metrics = project.metrics
-    if not metrics:
+    if metrics is None:
         out.wait("No results yet", project.report_command("metrics"))
         return out.section()
-    if metrics.get("sample_data"):
+    if metrics.sample_data:
         out.add(sample_note(project))
-    values = metrics.get("metrics") or {}
-    baseline = metrics.get("baseline") or {}
-    base_values = baseline.get("metrics") or {}
-    best = headline(project)
-    goal = target(project)
-    rows = []
-    for key, value in values.items():
-        base = base_values.get(key)
-        aim = ""
-        if goal and key == goal[0] and isinstance(value, int | float):
-            aim = f"≥ {goal[1]:g}: " + ("**met**" if value >= goal[1] else "**not met**")
-        label = metric_name(key) + (" (headline)" if best and key == best[0] else "")
-        shown = f"**{number(value)}**" if isinstance(value, int | float) else "–"
-        rows.append([label, shown, number(base) if isinstance(base, int | float) else "–", aim])
-    name = baseline.get("name", "baseline")
-    dataset = metrics.get("dataset") or {}
-    test_items = dataset.get("test", metrics.get("test_size"))
-    test_size = f" ({number(test_items)} items)" if isinstance(test_items, int) else ""
+    test_items = metrics.splits.get("test", metrics.test_size)
+    test_size = f" ({number(test_items)} items)" if test_items is not None else ""
+    header = ["metric", "model", f"baseline: {metrics.baseline.name}", "success target"]
     out.add(
         f"On the held-out test split{test_size}, from `reports/metrics.json`:\n\n"
-        + table(["metric", "model", f"baseline: {name}", "success target"], rows)
+        + table(header, _results_rows(project))
     )
-    interval = confidence_interval(metrics)
-    if best and interval:
+    best = project.headline
+    if best and best.ci95:
+        low, high = best.ci95
         out.add(
-            f"95% bootstrap interval of the {metric_name(best[0])}: "
-            f"{number(interval[0])} to {number(interval[1])} (`reports/metrics.json`)."
+            f"95% bootstrap interval of the {metric_name(best.metric)}: "
+            f"{number(low)} to {number(high)} (`reports/metrics.json`)."
         )
-    warnings = [str(w) for w in metrics.get("warnings") or [] if str(w).strip()]
-    if warnings:
-        out.add("\n\n".join(f"> **Caution.** {upper_first(w.strip())}" for w in warnings))
-    per_class = metrics.get("per_class") or {}
+    if metrics.warnings:
+        out.add("\n\n".join(f"> **Caution.** {upper_first(w)}" for w in metrics.warnings))
+    per_class = metrics.per_class
     if per_class:
         keys = [
             k
@@ -487,13 +386,12 @@ def results(project: Project) -> Section:
             [f"`{cls}`"] + [number(v.get(k, "")) for k in keys] for cls, v in per_class.items()
         ]
         out.add("Per class:\n\n" + table(["class"] + [metric_name(k) for k in keys], class_rows))
-    latency = metrics.get("latency_ms") or {}
-    if isinstance(latency.get("mean"), int | float):
-        runtime = latency.get("runtime", "the exported model")
-        hardware = (metrics.get("training") or {}).get("hardware")
-        where = f" on {hardware}" if hardware else ""
-        p95 = f", p95 {ms(latency['p95'])}" if "p95" in latency else ""
-        out.add(f"Latency: {ms(latency['mean'])} per item on average{p95}, with {runtime}{where}.")
+    latency = metrics.latency
+    if latency is not None:
+        runtime = latency.runtime or "the exported model"
+        where = f" on {metrics.run.hardware}" if metrics.run.hardware else ""
+        p95 = f", p95 {ms(latency.p95)}" if latency.p95 is not None else ""
+        out.add(f"Latency: {ms(latency.mean)} per item on average{p95}, with {runtime}{where}.")
     figures = _figure_lines(project)
     if figures:
         out.add("\n\n".join(figures))
@@ -504,25 +402,26 @@ def results(project: Project) -> Section:
 
 def demo(project: Project) -> Section:
     out = _Builder()
-    deploy = project.deploy or {}
-    url = deploy.get("url")
-    if url:
-        out.add(f"[![Open in Spaces]({SPACES_BADGE})]({url})")
-        detail = ", ".join(
-            f"{k.replace('_', ' ')} {deploy[k]}" for k in ("sdk", "deployed_at") if deploy.get(k)
+    deploy = project.deploy
+    if deploy is not None:
+        out.add(f"[![Open in Spaces]({SPACES_BADGE})]({deploy.url})")
+        which = UI_NAMES.get(deploy.ui, deploy.ui)
+        out.add(
+            f"**Live demo:** {deploy.url} (the {which} demo, sdk {deploy.sdk}, deployed at "
+            f"{deploy.deployed_at})"
         )
-        out.add(f"**Live demo:** {url}" + (f" ({detail})" if detail else ""))
     elif project.answers.get("deploy") == "none":
         out.add("Not deployed (`deploy: none`); run it locally with `make demo`.")
     else:
         out.wait("Not online yet", "pocgen deploy")
-    for path in project.app_screenshots():
+    screenshots = project.app_screenshots()
+    for path in screenshots:
         ui = path.split("/")[-1][4:-4].capitalize()
         out.add(f"![The {ui} demo making a prediction]({path})")
     # A screenshot is a bonus, not a gap: the section is complete without one.
     hint = (
         ""
-        if project.app_screenshots()
+        if screenshots
         else (
             " The demo's browser test saves a screenshot to `reports/figures/app_<ui>.png`; the "
             "next `pocgen writeup` shows it here."
@@ -552,32 +451,28 @@ def reproduce(project: Project) -> Section:
     lines += [run(stage) for stage in ("validate", "split", "train", "export", "evaluate")]
     lines += ["python -m pytest"]
     text = "```bash\n" + "\n".join(lines) + "\n```"
-    training = (project.metrics or {}).get("training") or project.training or {}
     facts = []
-    if training.get("git_commit"):
-        facts.append(f"commit `{training['git_commit']}`")
-    record = project.training or {}
-    seed = record.get("seed", (record.get("params") or {}).get("seed"))
-    if seed is not None:
-        facts.append(f"seed {seed}")
+    if project.run.git_commit:
+        facts.append(f"commit `{project.run.git_commit}`")
+    if project.seed is not None:
+        facts.append(f"seed {project.seed}")
     tail = "The results above came from " + ", ".join(facts) + "; " if facts else ""
     tail += "every setting lives in `params.yaml`, and each stage logs the values it used."
-    return Section(text + "\n\n" + tail[0].upper() + tail[1:])
+    return Section(text + "\n\n" + upper_first(tail))
 
 
 def _experiment_rows(project: Project) -> list[list[str]]:
     rows = []
     for name, result in project.experiments.items():
-        info = result.get("model") or {}
-        head = result.get("headline") or {}
-        seconds = (result.get("training") or {}).get("seconds")
+        info = result.model
+        seconds = result.run.seconds
         rows.append(
             [
                 f"`{name}`",
-                f"`{info.get('name', '?')}`",
-                "pretrained" if info.get("pretrained") else "from scratch",
-                f"{metric_name(str(head.get('metric')))} {number(head.get('value'))}",
-                duration(seconds) if isinstance(seconds, int | float) else "–",
+                f"`{(info.name if info else None) or '?'}`",
+                "pretrained" if info and info.pretrained else "from scratch",
+                f"{metric_name(result.headline.metric)} {number(result.headline.value)}",
+                duration(seconds) if seconds is not None else "–",
             ]
         )
     return rows
@@ -585,30 +480,28 @@ def _experiment_rows(project: Project) -> list[list[str]]:
 
 def decisions(project: Project) -> Section:
     out = _Builder()
-    best = headline(project)
-    if best is None:
+    best, metrics = project.headline, project.metrics
+    if best is None or metrics is None or best.value is None:
         out.wait("Nothing measured yet", project.report_command("metrics"))
         return out.section()
-    key, value, base = best
-    metrics = project.metrics or {}
-    info = metrics.get("model") or {}
-    baseline_name = (metrics.get("baseline") or {}).get("name", "baseline")
+    key, value, base = best.metric, best.value, project.baseline_value
+    model_name = metrics.model.name if metrics.model else None
+    baseline_name = metrics.baseline.name
     rows = [
         [
             "model against the baseline",
-            f"`{info.get('name', 'model')}`: {metric_name(key)} {number(value)}",
+            f"`{model_name or 'model'}`: {metric_name(key)} {number(value)}",
             f"{baseline_name}: {number(base) if base is not None else '–'}",
             "`reports/metrics.json`",
         ]
     ]
-    pretrained_seen = {
-        bool((r.get("model") or {}).get("pretrained")) for r in project.experiments.values()
-    }
+    pretrained_seen = {bool(r.model and r.model.pretrained) for r in project.experiments.values()}
     if len(pretrained_seen) == 2:
+        pretrained = bool(metrics.model and metrics.model.pretrained)
         rows.append(
             [
                 "pretrained against from scratch",
-                "pretrained" if info.get("pretrained") else "from scratch",
+                "pretrained" if pretrained else "from scratch",
                 "both measured, see the variants below",
                 "`reports/experiments/`",
             ]
@@ -626,24 +519,36 @@ def decisions(project: Project) -> Section:
             f"`params.yaml`), run `{project.command('evaluate')}`, and copy "
             "`reports/metrics.json` to `reports/experiments/<name>.json`._"
         )
-    weakest = _weakest_class(metrics)
-    goal_text = str(project.answers.get("business_objective", "")).strip().rstrip(".")
-    versus = f"{number(value)} against {number(base) if base is not None else '–'}"
-    if base is not None and value <= base:
+    out.add("**Questions to prepare for an interview:**\n\n" + _interview_questions(project))
+    return out.section()
+
+
+def _interview_questions(project: Project) -> str:
+    """Questions about this project's own numbers, then the ones every project gets asked."""
+    best, metrics = project.headline, project.metrics
+    assert best is not None and best.value is not None and metrics is not None
+    base = project.baseline_value
+    model_name = metrics.model.name if metrics.model else None
+    baseline_name = metrics.baseline.name
+    goal_text = project.answers.text("business_objective").rstrip(".")
+    versus = f"{number(best.value)} against {number(base) if base is not None else '–'}"
+    if base is not None and best.value <= base:
         first = (
-            f"`{info.get('name', 'The model')}` does not beat the {baseline_name} baseline "
-            f"yet ({versus} on {metric_name(key)}): what would you change first, and why?"
+            f"`{model_name or 'The model'}` does not beat the {baseline_name} baseline "
+            f"yet ({versus} on {metric_name(best.metric)}): what would you change first, and why?"
         )
     else:
         first = (
-            f"Why `{info.get('name', 'this model')}` over the {baseline_name} baseline? It "
-            f"scores {versus} on {metric_name(key)}: what does that gap mean for the goal, "
-            f'"{goal_text}"?'
+            f"Why `{model_name or 'this model'}` over the {baseline_name} baseline? It "
+            f"scores {versus} on {metric_name(best.metric)}: what does that gap mean for the "
+            f'goal, "{goal_text}"?'
         )
     prompts = [first]
+    weakest = metrics.weakest_class()
     if weakest:
+        name, measure, score = weakest
         prompts.append(
-            f"`{weakest[0]}` is the weakest class ({weakest[1]} {number(weakest[2])}): "
+            f"`{name}` is the weakest class ({metric_name(measure)} {number(score)}): "
             "what do its worst errors in the examples figure have in common?"
         )
     prompts += [
@@ -652,22 +557,7 @@ def decisions(project: Project) -> Section:
         "What would you change with another week, and how would you know the model fails "
         "in production?",
     ]
-    out.add("**Questions to prepare for an interview:**\n\n" + "\n".join(f"- {p}" for p in prompts))
-    return out.section()
-
-
-def _weakest_class(metrics: dict[str, Any]) -> tuple[str, str, float] | None:
-    per_class = metrics.get("per_class") or {}
-    for key in ("f1", "ap50", "recall"):
-        scored = [
-            (cls, float(v[key]))
-            for cls, v in per_class.items()
-            if isinstance(v, dict) and isinstance(v.get(key), int | float)
-        ]
-        if len(scored) > 1:
-            cls, score = min(scored, key=lambda pair: pair[1])
-            return cls, metric_name(key), score
-    return None
+    return "\n".join(f"- {p}" for p in prompts)
 
 
 def _names(paths: list[str]) -> str:

@@ -15,8 +15,9 @@ from unittest.mock import patch
 
 import yaml
 
+from pocgen.contract import read_record
 from pocgen.errors import PocgenError, one_line
-from pocgen.templating import snapshots, versions
+from pocgen.templating import git_config, snapshots, versions
 from pocgen.templating.answers import check_known
 from pocgen.templating.engines import RenderOptions, template_syntax_message
 from pocgen.templating.sources import ResolvedTemplate, git, is_git_url
@@ -33,9 +34,14 @@ def questions(folder: Path) -> set[str]:
     from copier._template import Template
 
     # Copier prints a framed report of a broken copier.yml to stderr before raising; the raised
-    # error is reported instead, on one line.
-    with redirect_stderr(io.StringIO()), _copier_errors(str(folder)):
-        return set(Template(url=str(folder)).questions_data)
+    # error is reported instead, on one line. A template under git is cloned to be read: the
+    # clone is removed afterwards, and git runs none of the repository's commands.
+    template = Template(url=str(folder))
+    with redirect_stderr(io.StringIO()), _copier_errors(str(folder)), git_config.guarded(folder):
+        try:
+            return set(template.questions_data)
+        finally:
+            template._cleanup()
 
 
 def _is_about_an_answer(message: str) -> bool:
@@ -48,6 +54,7 @@ def _copier_errors(template: str) -> Iterator[None]:
     Copier's own explanation is passed through whole."""
     from copier.errors import (
         ConfigFileError,
+        ForbiddenPathError,
         InteractiveSessionError,
         UnsafeTemplateError,
         UserMessageError,
@@ -62,6 +69,12 @@ def _copier_errors(template: str) -> Iterator[None]:
         raise PocgenError(
             f"template {template} runs code on your machine ({one_line(error)}); read it, then "
             "pass --trust if you trust it."
+        ) from None
+    except ForbiddenPathError as error:
+        raise PocgenError(
+            f"template {template} reaches outside the project folder or the template "
+            f"({one_line(error)}: Copier refused it); nothing was written there. Do not use this "
+            "template, or ask its author to fix it."
         ) from None
     except InteractiveSessionError:
         raise PocgenError(
@@ -138,6 +151,13 @@ def _engine_source(template: ResolvedTemplate) -> str:
     return f"git+{template.source}"
 
 
+def _local_folder(source: str) -> Path | None:
+    """The folder a template source names on this machine (a path, `file://`, `git+file://`),
+    whose repository Copier runs git in; None for a remote URL."""
+    path = Path(source.removeprefix("git+").removeprefix("file://")).expanduser()
+    return path if "://" not in str(path) and path.is_dir() else None
+
+
 def _write_answers(project: Path, answers: dict[str, Any]) -> None:
     # indent 4, as Copier's own answers files (`to_nice_yaml`), so a rewrite changes no formatting
     body = yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, indent=4)
@@ -173,10 +193,15 @@ def render(
     from copier import run_copy
 
     into = workspace / name
-
-    with _copier_errors(template.source), _wrapped_validation_messages():
+    source = _engine_source(template)
+    repositories = [folder for folder in (_local_folder(source), workspace) if folder]
+    with (
+        _copier_errors(template.source),
+        _wrapped_validation_messages(),
+        git_config.guarded(*repositories),
+    ):
         worker = run_copy(
-            _engine_source(template),
+            source,
             into,
             data=data,
             defaults=options.defaults,
@@ -210,7 +235,7 @@ def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
     from copier import run_update
 
     answers_file = project / ANSWERS_FILE
-    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
+    answers = read_record(answers_file)
     source = str(answers.get("_src_path", ""))
     builtin = snapshots.builtin_name(source)
     with tempfile.TemporaryDirectory(prefix="pocgen-versions-") as versions:
@@ -219,7 +244,12 @@ def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
             ref, version = _builtin_versions(builtin, str(answers.get("_commit")), ref, versions)
             _write_answers(project, answers | {"_src_path": versions, "_commit": OLD_TAG})
             git(project, "commit", "--quiet", "--all", "-m", "template as two local versions")
-        with _copier_errors(builtin or source), redirect_stderr(io.StringIO()):
+        repositories = [folder for folder in (project, _local_folder(source)) if folder]
+        with (
+            _copier_errors(builtin or source),
+            redirect_stderr(io.StringIO()),
+            git_config.guarded(*repositories),
+        ):
             worker = run_update(
                 project,
                 data=data,
@@ -233,7 +263,7 @@ def update(project: Path, data: dict[str, Any], options: RenderOptions) -> None:
             )
             check_known(data, set(worker.template.questions_data), builtin or source)
     if builtin:
-        updated = yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}
+        updated = read_record(answers_file)
         _write_answers(
             project,
             {"_commit": version, "_src_path": snapshots.source_of(builtin)}
