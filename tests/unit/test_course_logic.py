@@ -5,10 +5,12 @@ tests/test_exercises.py, tests/test_grading.py and tests/test_pinning.py."""
 from __future__ import annotations
 
 import ast
+import io
 import textwrap
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from pocgen.check import cohort, items, probes
 from pocgen.check.course import pack_from_data
@@ -209,3 +211,34 @@ def test_stable_text_drops_timings_ports_and_scratch_folders() -> None:
     assert probes.stable_text(text) == (
         "3 passed; served on 127.0.0.1; <scratch>/p/notebooks/a.ipynb: ValueError"
     )
+
+
+def test_the_table_shows_a_students_output_as_text() -> None:
+    """Evidence, a failing command's output and the folder name come from the project: markup
+    in them stays text, and a control character never reaches the terminal."""
+    from pocgen.check.rubric import Rubric
+    from pocgen.check.run import CheckReport, ItemResult, report_table
+
+    item = ItemResult(
+        id="a",
+        title="A",
+        status="fail",
+        reason="command-failed",
+        evidence="exit code 2: [/tmp] boom",
+        output_tail="[red]x\n\x1b[2Jy",
+        required=True,
+        weight=1.0,
+        score=0.0,
+        check=None,
+        command="make",
+        exercise=None,
+        threshold=None,
+    )
+    report = CheckReport(
+        "/s/[bold]p", Rubric("r", "", [], "r.yaml", False), [item], {}, "0" * 64, "", 1.0
+    )
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(report_table(report))
+    shown = console.file.getvalue()
+    assert "[bold]p: rubric r" in shown and "exit code 2: [/tmp] boom" in shown
+    assert "[red]x" in shown and "\\x1b[2Jy" in shown and "\x1b" not in shown

@@ -29,7 +29,7 @@ from pocgen import __version__
 from pocgen.check import cohort
 from pocgen.check.grading import Grading
 from pocgen.check.run import SCHEMA_VERSION, run_check
-from pocgen.errors import PocgenError
+from pocgen.errors import PocgenError, shown
 
 
 @dataclass(frozen=True)
@@ -171,19 +171,21 @@ def batch_table(batch: BatchReport) -> Table:
         share = f" ({match.similarity:.0%})" if match.similarity < 1 else ""
         flags.setdefault(match.project, []).append(match.detail + share)
     table = Table(
-        title=f"{len(batch.graded)} projects: rubric {batch.grading.rubric.name}",
+        title=shown(f"{len(batch.graded)} projects: rubric {batch.grading.rubric.name}"),
         caption=f"graded in {batch.seconds:.0f} s with {batch.workers} worker(s); similarity "
         f"threshold {batch.cohort.threshold:g}",
     )
     for column in ("project", "score", "passed", "failed items", "flagged"):
         table.add_column(column, overflow="fold")
     for g in batch.graded:
-        name = Path(g.project).name
+        # Folder names and error lines come from the students' files: text, never markup.
+        name = shown(Path(g.project).name)
         if g.report is None:
-            table.add_row(name, "–", "[red]error[/]", g.error or "", "")
+            table.add_row(name, "–", "[red]error[/]", shown(g.error or ""), "")
             continue
         failed = [item["id"] for item in g.report["items"] if item["status"] == "fail"]
         passed = "[green]yes[/]" if g.report["passed"] else "[red]no[/]"
         score = f"{g.report['score']:g} / {g.report['max_score']:g}"
-        table.add_row(name, score, passed, ", ".join(failed), "; ".join(flags.get(g.project, [])))
+        flagged = shown("; ".join(flags.get(g.project, [])))
+        table.add_row(name, score, passed, ", ".join(failed), flagged)
     return table

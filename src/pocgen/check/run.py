@@ -217,7 +217,7 @@ def grade(context: Context, grading: Grading, console: Console | None = None) ->
 def report_table(report: CheckReport) -> Table:
     """The table people read: one row per item, status coloured, evidence in full."""
     table = Table(
-        title=f"{Path(report.project).name}: rubric {report.rubric.name}",
+        title=shown(f"{Path(report.project).name}: rubric {report.rubric.name}"),
         caption=f"score {report.score:g} / {report.max_score:g}; "
         + ("all required items pass" if report.passed else "a required item fails"),
     )
