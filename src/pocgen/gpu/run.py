@@ -64,7 +64,7 @@ def check_can_run(project: Project, options: RunOptions) -> None:
             f"{existing.status}) and its results were not pulled: `pocgen gpu pull` brings them "
             "back, `pocgen gpu status` shows it, and --force starts another run instead."
         )
-    if "train" not in project.splits:
+    if "train" not in project.split_labels:
         raise PocgenError(
             "nothing to train on yet: data/splits/train.csv is missing; run "
             f"`{project.command('split')}` (or `make pipeline`) first, so the GPU trains on "
