@@ -49,7 +49,7 @@ def test_files_code_and_settings_are_measured(tmp_path: Path) -> None:
         },
     )
     found = compare(mine, pristine)
-    assert found.files_added == ["docs/notes.md", "src/pkg/augment.py"]
+    assert found.files_added == ["src/pkg/augment.py", "docs/notes.md"]  # own code first
     assert found.lines == {"src/pkg/augment.py": (1, 0), "src/pkg/train.py": (2, 1)}
     assert found.settings == {"train.epochs": (10, 20), "train.seed": (None, 1)}
 

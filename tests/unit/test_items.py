@@ -131,6 +131,7 @@ def test_model_beats_baseline(finished: ProjectFiles) -> None:
         "`python -m defect_spotter export`",
     )
     finished.write("models/model.onnx", "onnx")
+    finished.lock()  # export and evaluate ran on it
     assert grade(finished, "model_beats_baseline") == ("pass", "accuracy 0.873 vs baseline 0.528")
     assert grade(finished, "model_beats_baseline", threshold=0.4)[0] == "fail"
 
