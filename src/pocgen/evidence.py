@@ -81,6 +81,7 @@ class StageRecord:
     deps: tuple[FileRecord, ...]
     outs: tuple[FileRecord, ...]
     params: dict[str, Any]  # params.yaml's keys, flattened (`train.epochs`) -> value used
+    sections: frozenset[str] = frozenset()  # sections recorded whole: a key added since is new
 
     def wrote(self, path: str) -> FileRecord | None:
         return next((out for out in self.outs if out.path == path), None)
@@ -118,13 +119,14 @@ def read_lock(root: Path) -> tuple[str | None, dict[str, StageRecord], str | Non
         return relative, {}, f"{relative} is malformed: {problem}"
     stages = {}
     for name, stage in data["stages"].items():
-        params = flatten((stage.get("params") or {}).get(PARAMS_FILE) or {})
+        recorded = (stage.get("params") or {}).get(PARAMS_FILE) or {}
         stages[str(name)] = StageRecord(
             str(name),
             str(stage["cmd"]),
             _files(stage.get("deps")),
             _files(stage.get("outs")),
-            params,
+            flatten(recorded),
+            frozenset(key for key, value in recorded.items() if isinstance(value, dict)),
         )
     return relative, stages, None
 
@@ -171,21 +173,20 @@ class Evidence:
         return first + ", then " + (", ".join(rest[:-1]) + " and " if rest[1:] else "") + rest[-1]
 
     def _after(self, stage: str) -> list[str]:
-        """The recorded stages that read, directly or not, what `stage` wrote, in lock order."""
-        downstream = {stage}
-        changed = True
-        while changed:
-            changed = False
+        """The recorded stages that read, directly or not, what `stage` wrote, each after the
+        stages it reads from (by the longest path from `stage`; a lock is a small DAG)."""
+        depth = {stage: 0}
+        for _ in self.stages:
             for record in self.stages.values():
-                if record.name in downstream:
-                    continue
-                if any(
-                    (maker := self.maker(dep.path)) and maker.name in downstream
+                upstream = [
+                    depth[maker.name] + 1
                     for dep in record.deps
-                ):
-                    downstream.add(record.name)
-                    changed = True
-        return [name for name in self.stages if name in downstream and name != stage]
+                    if (maker := self.maker(dep.path)) and maker.name in depth
+                ]
+                if record.name != stage and upstream:
+                    depth[record.name] = max(upstream)
+        del depth[stage]
+        return sorted(depth, key=lambda name: (depth[name], name))
 
     def broken(self, report: str) -> list[str]:
         """Why `report`'s figures are not bound to the committed model, split and settings: one
@@ -262,11 +263,10 @@ class Evidence:
         if params is None:
             yield f"{PARAMS_FILE} cannot be read: the settings behind the results are unknown"
             return
-        sections = {key.split(".", 1)[0] for key in stage.params if "." in key}
         added = [
             key
             for key in params
-            if "." in key and key.split(".", 1)[0] in sections and key not in stage.params
+            if "." in key and key.split(".", 1)[0] in stage.sections and key not in stage.params
         ]
         for key, used in stage.params.items():
             if key in params and params[key] != used:

@@ -368,7 +368,10 @@ def compare(project_root: Path, pristine: Path) -> Contribution:
             result.not_credited[relative] = "empty"
         elif fingerprint in originals:
             source = originals[fingerprint]
-            verb = "renamed from" if source in removed else "a copy of"
+            verb = (
+                "renamed from" if source in removed and source not in seen.values() else "a copy of"
+            )
+            seen.setdefault(fingerprint, source)
             result.not_credited[relative] = f"{verb} the template's {source}"
         elif fingerprint in seen:
             result.not_credited[relative] = f"a copy of {seen[fingerprint]}"
