@@ -244,10 +244,11 @@ class Evidence:
                 "outside the pipeline; rerun the stage that writes it"
             )
             return
-        params = self._params_now()
-        for stage in self._chain(report):
+        chain = list(self._chain(report))
+        for stage in chain:
             yield from self._outs_changed(stage)
-            yield from self._settings_changed(stage, params)
+        yield from self._settings_changed(chain, self._params_now())
+        for stage in chain:
             yield from self._inputs_changed(stage)
 
     def _outs_changed(self, stage: StageRecord) -> Iterator[str]:
@@ -259,27 +260,34 @@ class Evidence:
                     f"by hand): rerun {self.rerun(stage.name)}"
                 )
 
-    def _settings_changed(self, stage: StageRecord, params: dict[str, Any] | None) -> Iterator[str]:
+    def _settings_changed(
+        self, chain: list[StageRecord], params: dict[str, Any] | None
+    ) -> Iterator[str]:
+        """One line per setting params.yaml holds differently from the run, naming the first
+        stage of the pipeline that used it (rerunning from there repairs every later one)."""
         if params is None:
             yield f"{PARAMS_FILE} cannot be read: the settings behind the results are unknown"
             return
-        added = [
-            key
-            for key in params
-            if "." in key and key.split(".", 1)[0] in stage.sections and key not in stage.params
-        ]
-        for key, used in stage.params.items():
-            if key in params and params[key] != used:
+        first: dict[str, StageRecord] = {}
+        for stage in chain:  # nearest the report first: a later stage is further upstream
+            for key in params:
+                used = stage.params.get(key)
+                if key in stage.params and used != params[key]:
+                    first[key] = stage
+                elif key not in stage.params and "." in key and key.split(".")[0] in stage.sections:
+                    first[key] = stage
+        for key, stage in first.items():
+            if key in stage.params:
                 yield (
                     f"{PARAMS_FILE} has {key}: {params[key]!r}, but `{stage.name}` ran with "
-                    f"{used!r} (changed since the run, or a command-line flag): rerun "
-                    f"{self.rerun(stage.name)}"
+                    f"{stage.params[key]!r} (changed since the run, or a command-line flag): "
+                    f"rerun {self.rerun(stage.name)}"
                 )
-        for key in added:
-            yield (
-                f"{PARAMS_FILE} has {key}: {params[key]!r}, which `{stage.name}` did not run "
-                f"with: rerun {self.rerun(stage.name)}"
-            )
+            else:
+                yield (
+                    f"{PARAMS_FILE} has {key}: {params[key]!r}, which `{stage.name}` did not run "
+                    f"with: rerun {self.rerun(stage.name)}"
+                )
 
     def _inputs_changed(self, stage: StageRecord) -> Iterator[str]:
         for dep in stage.deps:

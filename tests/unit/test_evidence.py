@@ -73,8 +73,9 @@ def test_params_changed_since_the_run(bound: ProjectFiles) -> None:
     bound.write("params.yaml", "seed: 1234\ntrain:\n  epochs: 12\n  lr: 0.003\n")
     project = bound.load()
     assert (project.results_withheld or "").startswith(
-        "params.yaml has seed: 1234, but `evaluate` ran with 42 (changed since the run, or a "
-        "command-line flag)"
+        "params.yaml has seed: 1234, but `split` ran with 42 (changed since the run, or a "
+        "command-line flag): rerun `python -m defect_spotter split`, then `train`, `export` and "
+        "`evaluate`"
     )
     reproduce = sections.reproduce(project).body
     assert "seed 42" not in reproduce and "not reproducible as they stand" in reproduce
