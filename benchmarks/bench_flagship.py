@@ -173,6 +173,7 @@ def as_experiment(found: dict, metrics: dict, machine: str) -> dict:
         "dataset": metrics["dataset"],
         "headline": {"metric": "map50", "value": yolo["map50"]},
         "metrics": {"map50": yolo["map50"], "map50_95": yolo["map50_95"]},
+        "baseline": metrics["baseline"],  # the same splits, so the same baseline
         "model": {"name": "yolo11n", "pretrained": False, "parameters": yolo["parameters"]},
         "training": {
             "seconds": yolo["train_seconds"],

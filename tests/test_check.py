@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from conftest import run_pocgen
 from known_artifacts import REPO_ROOT, render, write_known_artifacts
 from rich.console import Console
 
-from pocgen.check.run import run_check, select_rubric
+from pocgen.check import run_check, select_grading
 from pocgen.errors import PocgenError
 from pocgen.writeup.run import run_writeup
 
@@ -78,9 +79,9 @@ def grade_cli(project: Path, *args: str) -> tuple[int, dict]:
 
 def grade(project: Path, rubric: str | None = None) -> tuple[int, dict]:
     """The same grade in process: the exit code the CLI would give, and the JSON it would print."""
-    chosen, locked = select_rubric(rubric, None)
+    grading = select_grading(rubric, None)
     with project_importable():
-        report = run_check(project, chosen, locked, console=Console(file=io.StringIO()))
+        report = run_check(project, grading, console=Console(file=io.StringIO()))
     data = report.to_json()
     jsonschema.validate(data, SCHEMA)
     return (0 if report.passed else 1), data
@@ -192,6 +193,10 @@ def test_completed_project_passes(ticket_router: Path, tmp_path: Path) -> None:
     assert "2 experiments, 180 items collected, 0 labeled by people" in evidence["contribution"]
     metrics = json.loads((ticket_router / "reports" / "metrics.json").read_text())
     assert f"{metrics['metrics']['accuracy']:.3f}" in evidence["target"]
+    # Nothing that changes from run to run: no port, no seconds, no scratch folder.
+    volatile = re.compile(r"127\.0\.0\.1:\d|\d s\b|\bin \d+(\.\d+)?s\b|/tmp/")
+    assert not [text for text in evidence.values() if volatile.search(text)], evidence
+    assert {item["reason"] for item in report["items"]} >= {"app-started", "tests-pass"}
     # The table view is checked with the cheap rubric below: grading this project again would
     # only run its whole test suite and demo app a second time.
 
@@ -263,7 +268,7 @@ def test_malformed_rubric_gets_one_clear_line(tmp_path: Path, content: str, mess
     rubric = tmp_path / "bad.yaml"
     rubric.write_text(content, encoding="utf-8")
     with pytest.raises(PocgenError) as raised:
-        select_rubric(str(rubric), None)
+        select_grading(str(rubric), None)
     assert message in str(raised.value) and "\n" not in str(raised.value)
 
 
@@ -373,7 +378,7 @@ def test_notebooks_run_in_a_real_kernel(ticket_router: Path, tmp_path: Path) -> 
     )
     code, report = grade(ticket_router, str(rubric))
     assert report["items"][0]["status"] == "pass", report["items"][0]
-    assert report["items"][0]["evidence"].startswith("1 notebooks ran in")
+    assert report["items"][0]["evidence"].startswith("1 notebooks ran with")
     assert not (ticket_router / "models" / "model.onnx").exists()
     assert report["items"][1]["status"] == "fail"  # a notebook, but no data and no quality report
 

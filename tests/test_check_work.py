@@ -23,7 +23,7 @@ from rich.console import Console
 from smoke_project import SMOKE_STAGES, run_stage
 from test_check import grade, project_importable
 
-from pocgen.check.items import Context
+from pocgen.check.grading import Grading
 from pocgen.check.rubric import load_rubric
 from pocgen.check.run import grade as grade_context
 from pocgen.project import load_project
@@ -90,15 +90,14 @@ def test_untouched_defaults_project_scores_at_most_a_quarter(tmp_path: Path) -> 
     assert run_pocgen("new", project, "--defaults").exit_code == 0
     for stage in SMOKE_STAGES:
         run_stage(project, *stage)
-    context = Context(load_project(project))
-    for rubric in ("path", "ml-course"):
+    gradings = [Grading(load_rubric(rubric)) for rubric in ("path", "ml-course")]
+    context = gradings[0].context(load_project(project))
+    for grading in gradings:
         with project_importable():
-            report = grade_context(
-                context, load_rubric(rubric), console=Console(file=io.StringIO())
-            )
+            report = grade_context(context, grading, console=Console(file=io.StringIO()))
         share = report.score / report.max_score
         passing = [item.id for item in report.items if item.status != "fail"]
-        assert not report.passed and share <= 0.25, (rubric, report.score, passing)
+        assert not report.passed and share <= 0.25, (grading.rubric.name, report.score, passing)
 
 
 @pytest.mark.parametrize(

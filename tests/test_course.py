@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -152,9 +153,9 @@ def test_pack_from_an_installed_entry_point(tmp_path: Path) -> None:
     create_project(
         project, "poc", data={"task": "image-classification"}, options=RenderOptions(defaults=True)
     )
-    result = run_pocgen(
-        "check", project, "--course", "bootcamp", "--json", env={"PYTHONPATH": str(site)}
-    )
+    # The package's folder before whatever pocgen itself runs from.
+    path = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    result = run_pocgen("check", project, "--course", "bootcamp", "--json", env=path)
     report = json.loads(result.stdout)
     jsonschema.validate(report, SCHEMA)
     assert result.exit_code == 1 and report["rubric"]["name"] == "four-week-bootcamp"
@@ -163,9 +164,11 @@ def test_pack_from_an_installed_entry_point(tmp_path: Path) -> None:
         items["course-answers"]["status"] == "fail"
     )  # labeling/target_metric differ from the pack
     assert items["data"]["threshold"] == 100 and items["data"]["status"] == "fail"
-    assert report["max_score"] == 24
+    assert report["max_score"] == 29  # 24, and the two exercises, solved by the plain render
+    exercises = {item["id"]: item["status"] for item in report["items"] if item["exercise"]}
+    assert exercises == {"run-epoch": "pass", "classification-metrics": "pass"}
 
-    unknown = run_pocgen("check", project, "--course", "nope", env={"PYTHONPATH": str(site)})
+    unknown = run_pocgen("check", project, "--course", "nope", env=path)
     assert unknown.exit_code == 1 and "(bootcamp)" in unknown.stderr
 
 

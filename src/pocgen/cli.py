@@ -144,16 +144,19 @@ def new(
     """Create a project from a template (the built-in 'poc' unless --template says otherwise)."""
     from pocgen.templating import answers, create_project
 
+    finish = None
     try:
         given = answers.collect(data or [], data_file)
         if course:
             from pocgen.check.course import course_request
 
-            template, vcs_ref, given = course_request(course, template, vcs_ref, given)
+            template, vcs_ref, given, finish = course_request(course, template, vcs_ref, given)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted: nothing was written to {dest}.") from None
     options = _render_options(defaults, trust, pretend, vcs_ref)
-    created = create_project(dest, template, data=given, options=options, force=force)
+    created = create_project(
+        dest, template, data=given, options=options, force=force, finish=finish
+    )
     for warning in created.warnings:
         err_console.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     if created.pretend:
@@ -166,6 +169,14 @@ def new(
     console.print(f"  cd {printable(shlex.quote(str(dest)))}", markup=False, highlight=False)
     for command in created.next_steps:
         console.print(f"  {printable(command)}", markup=False, highlight=False)
+    if course:
+        from pocgen.check.course import exercises_to_write
+
+        functions = exercises_to_write(course, dest)
+        if functions:
+            console.print("Your course asks you to write these functions (now stubs with a hint):")
+            for function in functions:
+                console.print(f"  {printable(function)}", markup=False, highlight=False)
 
 
 @app.command(
@@ -308,9 +319,22 @@ def writeup(
         console.print(line, markup=False, highlight=False)
 
 
-@app.command(epilog=_examples("pocgen check", "pocgen check my-poc --course pack.yaml --json"))
+@app.command(
+    epilog=_examples(
+        "pocgen check",
+        "pocgen check my-poc --course pack.yaml --json",
+        "pocgen check --course pack.yaml students/* --json > grades.json",
+        "pocgen check --course pack.yaml students/* --static",
+    )
+)
 def check(
-    project: ProjectArg = Path("."),
+    projects: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="The project folder, or several: graded in parallel, with a cohort report.",
+            show_default=".",
+        ),
+    ] = None,
     rubric: Annotated[
         str | None,
         typer.Option("--rubric", help="Rubric YAML file or built-in name (path, ml-course)."),
@@ -325,19 +349,47 @@ def check(
     trust: Annotated[
         bool, typer.Option("--trust", help="Allow commands from a rubric fetched by URL.")
     ] = False,
+    static: Annotated[
+        bool,
+        typer.Option(
+            "--static",
+            help="Run none of the project's code (tests, notebooks, apps, commands, exercises): "
+            "grade the rest. See docs/check.md for what runs without it.",
+        ),
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Projects graded at once (default: one per core)."),
+    ] = None,
+    similarity: Annotated[
+        float,
+        typer.Option("--similarity", min=0.0, max=1.0, help="Flag two projects sharing this much."),
+    ] = 0.5,
 ) -> None:
-    """Show where the project stands: each rubric item passes, fails or warns, with evidence."""
+    """Show where a project stands: each rubric item passes, fails or warns, with evidence."""
     import json
 
-    from pocgen.check import report_table, run_check, select_rubric
+    from pocgen.check import report_table, run_check, select_grading
 
-    chosen, locked = select_rubric(rubric, course)
-    report = run_check(project, chosen, locked, trust=trust)
-    if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
+    grading = select_grading(rubric, course, static=static, trust=trust)
+    folders = projects or [Path(".")]
+    if len(folders) > 1:
+        from pocgen.check.batch import batch_table, grade_many
+
+        batch = grade_many(folders, grading, workers, similarity)
+        if as_json:
+            typer.echo(json.dumps(batch.to_json(), indent=2))
+        else:
+            console.print(batch_table(batch))
+        passed = batch.passed
     else:
-        console.print(report_table(report))
-    if not report.passed:
+        report = run_check(folders[0], grading)
+        if as_json:
+            typer.echo(json.dumps(report.to_json(), indent=2))
+        else:
+            console.print(report_table(report))
+        passed = report.passed
+    if not passed:
         raise typer.Exit(1)
 
 

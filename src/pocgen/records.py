@@ -429,6 +429,18 @@ class Answers(Mapping[str, Any]):
     def hub_license(self) -> str:
         return hub_license(self._raw.get("license"))
 
+    @property
+    def template_source(self) -> str | None:
+        """Where the project's template came from (`_src_path`: `pocgen:poc`, a URL, a folder)."""
+        source = self._raw.get("_src_path")
+        return str(source) if source else None
+
+    @property
+    def template_version(self) -> str | None:
+        """The template version the project was rendered at (`_commit`)."""
+        version = self._raw.get("_commit")
+        return str(version) if version else None
+
 
 def machine_annotator(name: str) -> bool:
     """True for the annotators that stand for a program: the sample, the synthesizer, imports."""

@@ -7,12 +7,16 @@ made is never the user's. The figures are the known artifacts'.
 from __future__ import annotations
 
 import io
+import re
 
+import jinja2
 import pytest
-from known_artifacts import METRICS
+import yaml
+from known_artifacts import METRICS, REPO_ROOT, TEMPLATE
 from project_files import ProjectFiles
 from rich.console import Console
 
+from pocgen.check.grading import Grading
 from pocgen.check.items import CHECKS, Context, _template_examples, template_example
 from pocgen.check.rubric import rubric_from_data
 from pocgen.check.run import grade as grade_rubric
@@ -21,9 +25,26 @@ from pocgen.writeup.run import run_writeup
 pytestmark = pytest.mark.unit
 
 
+def documented_reasons() -> dict[str, set[str]]:
+    """check -> the reason codes docs/check.md's table lists for it."""
+    text = (REPO_ROOT / "docs" / "check.md").read_text(encoding="utf-8")
+    table = text.split("### Reason codes", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", table, flags=re.MULTILINE)
+    return {check: set(re.findall(r"`([a-z0-9-]+)`", codes)) for check, codes in rows}
+
+
+REASONS = documented_reasons()
+
+
 def grade(files: ProjectFiles, check: str, threshold: float | None = None, **locked: object):
+    """The check's status and evidence; its reason code is one docs/check.md lists for it."""
     verdict = CHECKS[check](Context(files.load(), locked), threshold)
+    assert verdict.reason in REASONS[check], (check, verdict.reason, verdict.evidence)
     return verdict.status, verdict.evidence
+
+
+def test_every_check_documents_its_reason_codes() -> None:
+    assert set(REASONS) == set(CHECKS)
 
 
 def test_data_collected(finished: ProjectFiles) -> None:
@@ -255,6 +276,42 @@ def test_the_templates_own_wording_passes(finished: ProjectFiles, sentence: str)
     assert grade(finished, "problem_described")[0] == "pass"
 
 
+def demo_wordings() -> list[tuple[str, str, float]]:
+    """(target_metric, target_value, the sentence copier.yml writes for a demo project), for
+    every metric the template offers and two targets: the wording students start from."""
+    config = yaml.safe_load((TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
+    metrics = re.findall(r":\s*(\w+)\s*$", config["target_metric"]["choices"], re.MULTILINE)
+    default = jinja2.Environment().from_string(config["success_metric"]["default"])
+    return [
+        (
+            metric,
+            value,
+            default.render(
+                demo=True,
+                target_metric=metric,
+                target_value=value,
+                target_class="defect",
+                target_precision=0.8,
+            ),
+        )
+        for metric in dict.fromkeys(metrics)
+        for value in (0.9, 0.85)
+    ]
+
+
+@pytest.mark.parametrize(("metric", "value", "sentence"), demo_wordings())
+def test_the_templates_demo_wording_passes_its_own_rubric(
+    finished: ProjectFiles, metric: str, value: float, sentence: str
+) -> None:
+    """A student who keeps the template's own success sentence (with their own problem) is not
+    warned that it names another metric or target (issue #23: all_found_rate's wording did)."""
+    finished.answers(
+        target_metric=metric, target_value=value, target_class="defect", success_metric=sentence
+    )
+    status, evidence = grade(finished, "problem_described")
+    assert status == "pass", (sentence, evidence)
+
+
 def test_problem_not_stated(finished: ProjectFiles) -> None:
     finished.answers(business_objective="  ", success_metric=None)
     assert grade(finished, "problem_described") == (
@@ -464,6 +521,6 @@ def test_one_context_runs_each_check_once_for_several_rubrics(
             {"name": name, "items": [{"id": "d", "title": "D", "weight": 1, "check": "deployed"}]},
             f"{name}.yaml",
         )
-        report = grade_rubric(context, rubric, console=Console(file=io.StringIO()))
+        report = grade_rubric(context, Grading(rubric), console=Console(file=io.StringIO()))
         assert report.passed and report.score == 1
     assert calls == [None]

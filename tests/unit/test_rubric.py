@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from known_artifacts import REPO_ROOT
 
+from pocgen.check import select_grading
 from pocgen.check.course import LOCK_ITEM, CoursePack, load_pack, merge_answers, pack_from_data
 from pocgen.check.items import CHECKS
 from pocgen.check.rubric import (
@@ -17,7 +18,6 @@ from pocgen.check.rubric import (
     read_yaml,
     rubric_from_data,
 )
-from pocgen.check.run import select_rubric
 from pocgen.errors import PocgenError
 
 pytestmark = pytest.mark.unit
@@ -112,9 +112,9 @@ def test_a_missing_rubric_lists_the_built_in_ones(tmp_path: Path) -> None:
 
 def test_rubric_and_course_are_exclusive() -> None:
     with pytest.raises(PocgenError, match="give --rubric or --course, not both"):
-        select_rubric("path", "pack.yaml")
-    rubric, locked = select_rubric(None, None)
-    assert rubric.name == "path" and locked == {}
+        select_grading("path", "pack.yaml")
+    grading = select_grading(None, None)
+    assert grading.rubric.name == "path" and grading.locked == {} and not grading.exercises
 
 
 PACK = {

@@ -9,29 +9,41 @@ installed package registers in the `pocgen.courses` entry-point group. Its keys:
     answers             preset answers to the template's questions
     locked              names of answers students may not change
     rubric              a list of rubric items, or the name of a built-in rubric (default: path)
+    exercises           functions students write, each graded by hidden tests (`exercises.py`)
 
-`pocgen new --course` renders `template` at `ref` with `merge_answers(pack, given)`, and
-`pocgen check --course` grades with `pack.rubric`, plus a check that locked answers kept their
-values.
+`pocgen new --course` renders `template` at `ref` with `merge_answers(pack, given)` and turns the
+exercises into stubs, and `pocgen check --course` grades with `pack.rubric`, plus a check that
+locked answers kept their values and one item per exercise.
 """
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from pocgen.check.exercises import Exercise, parse_exercises, stub_project
 from pocgen.check.rubric import Rubric, RubricItem, load_rubric, parse_items, read_yaml
-from pocgen.contract import template_engine
+from pocgen.contract import recorded_answers, template_engine
 from pocgen.errors import PocgenError
 from pocgen.templating.registry import TemplateEntry
 
 ENTRY_POINT_GROUP = "pocgen.courses"
-PACK_KEYS = ("name", "description", "template", "ref", "answers", "locked", "rubric")
+PACK_KEYS = (
+    "name",
+    "description",
+    "template",
+    "ref",
+    "answers",
+    "locked",
+    "rubric",
+    "exercises",
+)
 URL_TIMEOUT = 15
 LOCK_ITEM = RubricItem(
     "course-answers", "Answers locked by the course unchanged", 0.0, check="course_answers"
@@ -48,22 +60,30 @@ class CoursePack:
     locked: list[str]
     rubric: Rubric
     source: str
+    exercises: tuple[Exercise, ...] = ()
 
     @property
     def locked_answers(self) -> dict[str, Any]:
         return {key: self.answers[key] for key in self.locked}
 
     def grading_rubric(self) -> Rubric:
-        """The pack's rubric with the locked-answers check first, when anything is locked."""
-        if not self.locked:
+        """The pack's rubric with the locked-answers check first, when anything is locked, and
+        one item per exercise last."""
+        if not self.locked and not self.exercises:
             return self.rubric
         return Rubric(
             self.rubric.name,
             self.rubric.description,
-            [LOCK_ITEM, *self.rubric.items],
+            [LOCK_ITEM] * bool(self.locked)
+            + self.rubric.items
+            + [exercise.item() for exercise in self.exercises],
             self.rubric.source,
             self.rubric.remote,
         )
+
+    def stub_exercises(self, rendered: Path) -> None:
+        """Turn a fresh render's exercise functions into stubs (`pocgen new --course`)."""
+        stub_project(rendered, self.exercises, self.name)
 
 
 def _fetch(url: str) -> str:
@@ -160,6 +180,14 @@ def pack_from_data(data: Any, source: str, base: str = "", remote: bool = False)
         rubric = Rubric(
             name, str(data.get("description", "")), parse_items(raw_rubric, where), source, remote
         )
+    if remote and data.get("exercises"):
+        raise PocgenError(
+            f"{where}: a pack read from a URL cannot bring hidden tests; give it as a file or an "
+            "installed package."
+        )
+    exercises = parse_exercises(
+        data.get("exercises"), where, base, (item.id for item in rubric.items)
+    )
     return CoursePack(
         name=name,
         description=str(data.get("description") or ""),
@@ -169,6 +197,7 @@ def pack_from_data(data: Any, source: str, base: str = "", remote: bool = False)
         locked=list(locked),
         rubric=rubric,
         source=source,
+        exercises=exercises,
     )
 
 
@@ -213,10 +242,11 @@ def registered_packs() -> list[str]:
 
 def course_request(
     source: str, template: str | None, ref: str | None, given: dict[str, Any]
-) -> tuple[str, str | None, dict[str, Any]]:
+) -> tuple[str, str | None, dict[str, Any], Callable[[Path], None]]:
     """What `pocgen new --course` renders: the pack's template at its pinned ref, with the
-    pack's answers under the student's. A different template or ref is refused, like a change
-    to a locked answer: the course decided them."""
+    pack's answers under the student's, and what finishes the render (the exercises' stubs). A
+    different template or ref is refused, like a change to a locked answer: the course decided
+    them."""
     pack = load_pack(source)
     if template is not None and template != pack.template:
         raise PocgenError(
@@ -224,7 +254,18 @@ def course_request(
         )
     if ref is not None and ref != pack.ref:
         raise PocgenError(f"course pack {pack.name!r} pins ref {pack.ref!r}; drop --vcs-ref.")
-    return pack.template, pack.ref, merge_answers(pack, given)
+    return pack.template, pack.ref, merge_answers(pack, given), pack.stub_exercises
+
+
+def exercises_to_write(source: str, project: Path) -> list[str]:
+    """The functions a student of the pack writes in `project`, as `src/pkg/train.py: run_epoch`
+    (what `pocgen new --course` tells them)."""
+    answers = recorded_answers(project) or {}
+    return [
+        f"{exercise.relative_path(answers)}: {exercise.function}"
+        for exercise in load_pack(source).exercises
+        if exercise.applies_to(answers.get("task"))
+    ]
 
 
 def course_templates(source: str | None = None) -> list[TemplateEntry]:

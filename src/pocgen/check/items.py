@@ -38,18 +38,38 @@ DEPLOY_COMMAND = "pocgen deploy"  # what the Demo section waits for until the Sp
 
 @dataclass(frozen=True)
 class Verdict:
+    """A check's status, the evidence in English, and a stable reason code beside it.
+
+    The code (`too-few-per-class`, `not-own-work`) names which branch of the check decided, so an
+    autograder can count reasons across a class without parsing English; the evidence holds no
+    value that changes from run to run (ports, seconds, temporary folders).
+    """
+
     status: Status
     evidence: str
+    reason: str
+    output: str | None = None  # the end of a failing command's output, when one ran
 
 
 class Context:
     """What every check may look at; the writeup plan is built once, on first use, and each
-    check at each threshold runs once however many rubrics are graded with this context."""
+    check at each threshold runs once however many rubrics are graded with this context.
 
-    def __init__(self, project: Project, locked: dict[str, Any] | None = None) -> None:
+    `locked` holds the answers a course locked; `measure_contribution` measures the user's own
+    work (a course with exercises measures it against the project as handed out, stubs included:
+    see `Grading.context`).
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        locked: dict[str, Any] | None = None,
+        measure_contribution: Callable[[Project], Contribution] = measure,
+    ) -> None:
         self.project = project
         self.root = project.root
         self.locked = locked or {}
+        self._measure_contribution = measure_contribution
         self._verdicts: dict[tuple[str, float | None], Verdict] = {}
 
     def verdict(self, check: str, threshold: float | None) -> Verdict:
@@ -65,7 +85,7 @@ class Context:
 
     @cached_property
     def contribution(self) -> Contribution:
-        return measure(self.project)
+        return self._measure_contribution(self.project)
 
     @cached_property
     def not_own_work(self) -> str | None:
@@ -140,16 +160,16 @@ def data_collected(ctx: Context, threshold: float | None) -> Verdict:
     project = ctx.project
     sources = project.source_counts()
     if not sources:
-        return Verdict("fail", f"no data/manifest.csv: run `{ctx.run('collect')}`")
+        return Verdict("fail", f"no data/manifest.csv: run `{ctx.run('collect')}`", "no-manifest")
     total = sum(sources.values())
     if ctx.not_own_work:
-        return Verdict("fail", f"{number(total)} items, but {ctx.not_own_work}")
+        return Verdict("fail", f"{number(total)} items, but {ctx.not_own_work}", "not-own-work")
     per_class = project.per_class_counts()
     short = {name: n for name, n in per_class.items() if n < minimum}
     counts = ", ".join(f"{name} {number(n)}" for name, n in per_class.items())
     if not per_class or short:
         missing = ", ".join(f"{name} {number(n)}" for name, n in short.items()) or "no labels"
-        return Verdict("fail", f"fewer than {minimum} per class: {missing}")
+        return Verdict("fail", f"fewer than {minimum} per class: {missing}", "too-few-per-class")
     sample, synth = sources.get(SAMPLE_SOURCE, 0), sources.get(SYNTH_SOURCE, 0)
     collected = sum(project.collected_counts().values())
     made = f"{number(collected)} collected" + (f", {number(synth)} synthesized" if synth else "")
@@ -158,23 +178,36 @@ def data_collected(ctx: Context, threshold: float | None) -> Verdict:
             "warn",
             f"{counts} (min {minimum}), but all {number(synth)} items are synthesized by "
             "cut-and-paste, none collected",
+            "all-synthesized",
         )
     if sample:
         return Verdict(
-            "warn", f"{counts} (min {minimum}); {made}, {number(sample)} sample items mixed in"
+            "warn",
+            f"{counts} (min {minimum}); {made}, {number(sample)} sample items mixed in",
+            "sample-mixed-in",
         )
-    return Verdict("pass", f"{counts} (min {minimum}), {made}")
+    return Verdict("pass", f"{counts} (min {minimum}), {made}", "collected")
 
 
 def data_quality(ctx: Context, threshold: float | None) -> Verdict:
     """No blocking problem in the quality report; findings that are not blocking warn."""
     quality = ctx.project.quality
     if quality is None:
-        return Verdict("fail", f"no reports/data_quality.json: run `{ctx.run('validate')}`")
+        return Verdict(
+            "fail",
+            f"no reports/data_quality.json: run `{ctx.run('validate')}`",
+            "no-quality-report",
+        )
     if ctx.not_own_work:
-        return Verdict("fail", f"quality of data that is not yours: {ctx.not_own_work}")
+        return Verdict(
+            "fail", f"quality of data that is not yours: {ctx.not_own_work}", "not-own-work"
+        )
     if quality.blocking_reasons:
-        return Verdict("fail", "blocking problems: " + "; ".join(quality.blocking_reasons))
+        return Verdict(
+            "fail",
+            "blocking problems: " + "; ".join(quality.blocking_reasons),
+            "blocking-problems",
+        )
     found = {
         "corrupt": quality.corrupt,
         "too small": quality.too_small,
@@ -186,14 +219,16 @@ def data_quality(ctx: Context, threshold: float | None) -> Verdict:
     findings = ", ".join(f"{number(n)} {name}" for name, n in found.items() if n)
     items = number(quality.items)
     if findings:
-        return Verdict("warn", f"{items} items checked, nothing blocking; found {findings}")
+        return Verdict(
+            "warn", f"{items} items checked, nothing blocking; found {findings}", "findings"
+        )
     note = (
         f"; {number(quality.duplicate_groups)} duplicate groups, each inside one source group "
         "(kept in one split)"
         if quality.copies_within_groups
         else ""
     )
-    return Verdict("pass", f"{items} items checked, no problems found{note}")
+    return Verdict("pass", f"{items} items checked, no problems found{note}", "clean")
 
 
 def labels(ctx: Context, threshold: float | None) -> Verdict:
@@ -203,7 +238,9 @@ def labels(ctx: Context, threshold: float | None) -> Verdict:
     minimum = threshold if threshold is not None else 0.6
     project = ctx.project
     if ctx.not_own_work:
-        return Verdict("fail", f"labels of data that is not yours: {ctx.not_own_work}")
+        return Verdict(
+            "fail", f"labels of data that is not yours: {ctx.not_own_work}", "not-own-work"
+        )
     people = project.label_studio_people()
     if not people:
         made = project.annotation_counts()
@@ -213,6 +250,7 @@ def labels(ctx: Context, threshold: float | None) -> Verdict:
                 f"all {number(sum(project.source_counts().values()))} items made and labeled by "
                 "the cut-and-paste synthesizer (boxes measured from pasted pixels); no person "
                 "labeled them",
+                "synthesized-labels",
             )
         if project.answers.get("labeling") != "label-studio" and made:
             who = ", ".join(f"{name} {number(n)}" for name, n in made.most_common())
@@ -220,20 +258,28 @@ def labels(ctx: Context, threshold: float | None) -> Verdict:
                 "warn",
                 f"labels arrived with the data (`labeling: none`; {who}); agreement between "
                 "annotators is unknown",
+                "labels-from-data",
             )
         if project.labels is None:
             return Verdict(
-                "fail", f"no reports/labels.json: label, then run `{ctx.run('label pull')}`"
+                "fail",
+                f"no reports/labels.json: label, then run `{ctx.run('label pull')}`",
+                "no-labels-report",
             )
         return Verdict(
             "fail",
             "reports/labels.json names no annotator whose labels are in data/: label in Label "
             f"Studio, then run `{ctx.run('label pull')}`",
+            "no-annotators",
         )
     who = f"{number(sum(people.values()))} items by {len(people)} annotator(s)"
     agreement = project.labels.agreement.per_class_measure() if project.labels else {}
     if not agreement:
-        return Verdict("warn", f"{who}, but no item has two annotations: agreement unknown")
+        return Verdict(
+            "warn",
+            f"{who}, but no item has two annotations: agreement unknown",
+            "agreement-unknown",
+        )
     low = {name: value for name, value in agreement.items() if value < minimum}
     listed = ", ".join(f"{name} {number(v)}" for name, v in agreement.items())
     if low:
@@ -241,8 +287,9 @@ def labels(ctx: Context, threshold: float | None) -> Verdict:
             "warn",
             f"{who}; agreement below {minimum:g}: "
             + ", ".join(f"{n} {number(v)}" for n, v in low.items()),
+            "low-agreement",
         )
-    return Verdict("pass", f"{who}; agreement per class: {listed}")
+    return Verdict("pass", f"{who}; agreement per class: {listed}", "agreement-ok")
 
 
 def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
@@ -253,45 +300,61 @@ def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "fail",
             f"no reports/metrics.json: run `{ctx.run('train')}` then `{ctx.run('evaluate')}`",
+            "no-metrics",
         )
     key, value, base = best.metric, best.value, ctx.project.baseline_value
     if base is None:
         return Verdict(
             "fail",
             f"metrics.json has no baseline {metric_name(key)}: rerun `{ctx.run('evaluate')}`",
+            "no-baseline",
         )
     if ctx.not_own_work:
         return Verdict(
-            "fail", f"{metric_name(key)} {number(value)} measured, but {ctx.not_own_work}"
+            "fail",
+            f"{metric_name(key)} {number(value)} measured, but {ctx.not_own_work}",
+            "not-own-work",
         )
     onnx = (ctx.root / "models" / "model.onnx").exists()
     evidence = f"{metric_name(key)} {number(value)} vs baseline {number(base)}"
     if value - base <= margin:
-        return Verdict("fail", f"{evidence}: not better by more than {margin:g}")
+        return Verdict("fail", f"{evidence}: not better by more than {margin:g}", "not-better")
     if not onnx:
-        return Verdict("warn", f"{evidence}; no models/model.onnx: run `{ctx.run('export')}`")
+        return Verdict(
+            "warn", f"{evidence}; no models/model.onnx: run `{ctx.run('export')}`", "no-onnx"
+        )
     if ctx.project.smoke:
-        return Verdict("warn", f"{evidence}, from a --smoke run: run `{ctx.run('train')}`")
-    return Verdict("pass", evidence)
+        return Verdict(
+            "warn", f"{evidence}, from a --smoke run: run `{ctx.run('train')}`", "smoke-run"
+        )
+    return Verdict("pass", evidence, "beats-baseline")
 
 
 def success_metric(ctx: Context, threshold: float | None) -> Verdict:
     """The target metric reaches the answers' `target_value` (or `threshold` when given)."""
     goal = ctx.project.target
     if goal is None:
-        return Verdict("fail", "no target_metric/target_value in .copier-answers.yml")
+        return Verdict("fail", "no target_metric/target_value in .copier-answers.yml", "no-target")
     key = goal.metric
     value = threshold if threshold is not None else goal.value
     metrics = ctx.project.metrics
     if metrics is None:
-        return Verdict("fail", f"no reports/metrics.json: run `{ctx.run('evaluate')}`")
+        return Verdict(
+            "fail", f"no reports/metrics.json: run `{ctx.run('evaluate')}`", "no-metrics"
+        )
     measured = metrics.values.get(key)
     if measured is None:
-        return Verdict("fail", f"metrics.json has no {key}: rerun `{ctx.run('evaluate')}`")
+        return Verdict(
+            "fail", f"metrics.json has no {key}: rerun `{ctx.run('evaluate')}`", "metric-missing"
+        )
     evidence = f"{metric_name(key)} {number(float(measured))}, target {value:g}"
     if ctx.not_own_work:
-        return Verdict("fail", f"{evidence}, but {ctx.not_own_work}")
-    return Verdict("pass" if measured >= value else "fail", evidence)
+        return Verdict("fail", f"{evidence}, but {ctx.not_own_work}", "not-own-work")
+    return Verdict(
+        "pass" if measured >= value else "fail",
+        evidence,
+        "target-met" if measured >= value else "target-missed",
+    )
 
 
 # Notebooks that run elsewhere: train-on-colab.ipynb needs Colab's GPU and a Hugging Face token.
@@ -308,14 +371,18 @@ def notebooks_execute(ctx: Context, threshold: float | None) -> Verdict:
     ]
     if not notebooks:
         if ctx.project.answers.get("notebooks") is False:
-            return Verdict("warn", "the project has no notebooks (`notebooks: false`)")
-        return Verdict("fail", "no notebooks/*.ipynb found")
+            return Verdict(
+                "warn", "the project has no notebooks (`notebooks: false`)", "notebooks-off"
+            )
+        return Verdict("fail", "no notebooks/*.ipynb found", "no-notebooks")
     python = project_python(ctx.root)
     where = probes.describe_python(ctx.root, python)
     outcome = probes.run_notebooks(ctx.root, notebooks, python)
     if outcome.ok:
         return Verdict(
-            "pass", f"{len(notebooks)} notebooks ran in {outcome.seconds:.0f} s with {where}"
+            "pass",
+            f"{len(notebooks)} notebooks ran with {where}",
+            "notebooks-ran",
         )
     if outcome.missing:
         return Verdict(
@@ -323,35 +390,42 @@ def notebooks_execute(ctx: Context, threshold: float | None) -> Verdict:
             f"{where} lacks the package `{outcome.missing}` the notebooks need (not a fault of "
             "the notebooks): install the project's dependencies into it, e.g. "
             "`pip install -e '.[dev]'`",
+            "missing-package",
         )
-    return Verdict("fail", f"a notebook failed with {where}: {outcome.evidence}")
+    return Verdict("fail", f"a notebook failed with {where}: {outcome.evidence}", "notebook-failed")
 
 
 def app_starts(ctx: Context, threshold: float | None) -> Verdict:
     """Each demo app of the project serves HTTP on 127.0.0.1 with the exported model."""
     if not (ctx.root / "models" / "model.onnx").exists():
-        return Verdict("fail", f"no models/model.onnx for the app: run `{ctx.run('export')}`")
+        return Verdict(
+            "fail", f"no models/model.onnx for the app: run `{ctx.run('export')}`", "no-onnx"
+        )
     ui = str(ctx.project.answers.get("ui", "gradio"))
     uis = ["gradio", "streamlit"] if ui == "both" else [ui]
     evidence = []
     for name in uis:
         script = ctx.root / "app" / f"{name}_app.py"
         if not script.exists():
-            return Verdict("fail", f"app/{name}_app.py not found")
+            return Verdict("fail", f"app/{name}_app.py not found", "app-missing")
         outcome = probes.start_app(ctx.root, name)
         if not outcome.ok:
-            return Verdict("fail", outcome.evidence)
+            return Verdict("fail", outcome.evidence, "app-failed")
         evidence.append(outcome.evidence)
-    return Verdict("pass", "; ".join(evidence))
+    return Verdict("pass", "; ".join(evidence), "app-started")
 
 
 def deployed(ctx: Context, threshold: float | None) -> Verdict:
     """A Space URL is recorded in reports/deploy.json by `pocgen deploy`."""
     if ctx.project.deploy is not None:
-        return Verdict("pass", f"live at {ctx.project.deploy.url}")
+        return Verdict("pass", f"live at {ctx.project.deploy.url}", "deployed")
     if ctx.project.answers.get("deploy") == "none":
-        return Verdict("warn", "`deploy: none` in the answers: the demo is not online")
-    return Verdict("fail", "no Space URL in reports/deploy.json: run `pocgen deploy`")
+        return Verdict(
+            "warn", "`deploy: none` in the answers: the demo is not online", "deploy-none"
+        )
+    return Verdict(
+        "fail", "no Space URL in reports/deploy.json: run `pocgen deploy`", "not-deployed"
+    )
 
 
 def writeup_fresh(ctx: Context, threshold: float | None) -> Verdict:
@@ -359,12 +433,12 @@ def writeup_fresh(ctx: Context, threshold: float | None) -> Verdict:
     try:
         plan = ctx.plan
     except PocgenError as error:  # a README the writeup cannot read: this item fails, not all
-        return Verdict("fail", str(error).rstrip("."))
+        return Verdict("fail", str(error).rstrip("."), "readme-unreadable")
     if plan.edited:
-        return Verdict("fail", "edited inside the markers: " + ", ".join(plan.edited))
+        return Verdict("fail", "edited inside the markers: " + ", ".join(plan.edited), "edited")
     if plan.stale:
         return Verdict(
-            "fail", "stale sections: " + ", ".join(plan.stale) + "; run `pocgen writeup`"
+            "fail", "stale sections: " + ", ".join(plan.stale) + "; run `pocgen writeup`", "stale"
         )
     # A section that waits only for the deploy says so truthfully; `deployed` grades the deploy,
     # so counting it here too would fail one missing step twice.
@@ -372,11 +446,13 @@ def writeup_fresh(ctx: Context, threshold: float | None) -> Verdict:
     empty = [f"{name} (needs `{cmds[0]}`)" for name, cmds in waiting.items()]
     empty += [f"{title} (yours to write)" for title in empty_user_sections(plan.readme_before)]
     if empty:
-        return Verdict("fail", "empty sections: " + ", ".join(empty))
+        return Verdict("fail", "empty sections: " + ", ".join(empty), "empty-sections")
     deploy_only = [name for name in plan.waiting if name not in waiting]
     note = f"; {', '.join(deploy_only)} awaits `{DEPLOY_COMMAND}` (graded by `deployed`)"
     return Verdict(
-        "pass", f"{len(plan.sections)} sections fresh, none empty" + (note if deploy_only else "")
+        "pass",
+        f"{len(plan.sections)} sections fresh, none empty" + (note if deploy_only else ""),
+        "fresh",
     )
 
 
@@ -385,44 +461,60 @@ def resume_bullets(ctx: Context, threshold: float | None) -> Verdict:
     minimum = int(threshold if threshold is not None else 2)
     path = ctx.root / "reports" / "resume.md"
     if ctx.project.demo:
-        return Verdict("fail", "a demo project (`demo: true`) gets no resume bullets")
+        return Verdict(
+            "fail", "a demo project (`demo: true`) gets no resume bullets", "demo-project"
+        )
     if not path.exists():
-        return Verdict("fail", "no reports/resume.md: run `pocgen writeup`")
+        return Verdict("fail", "no reports/resume.md: run `pocgen writeup`", "no-resume")
     bullets = [
         line
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.startswith(("- ", "* "))
     ]
     if len(bullets) < minimum:
-        return Verdict("fail", f"{len(bullets)} bullets in reports/resume.md (min {minimum})")
-    return Verdict("pass", f"{len(bullets)} bullets: {bullets[0][2:72]}…")
+        return Verdict(
+            "fail",
+            f"{len(bullets)} bullets in reports/resume.md (min {minimum})",
+            "too-few-bullets",
+        )
+    return Verdict("pass", f"{len(bullets)} bullets: {bullets[0][2:72]}…", "bullets")
 
 
 def tests_pass(ctx: Context, threshold: float | None) -> Verdict:
     """The project's own test suite passes (`python -m pytest` in the project's interpreter)."""
     if not (ctx.root / "tests").is_dir():
-        return Verdict("fail", "no tests/ folder")
+        return Verdict("fail", "no tests/ folder", "no-tests")
     python = project_python(ctx.root)
     outcome = probes.run_tests(ctx.root, python)
     where = probes.describe_python(ctx.root, python)
-    return Verdict("pass" if outcome.ok else "fail", f"{outcome.evidence} (with {where})")
+    return Verdict(
+        "pass" if outcome.ok else "fail",
+        f"{outcome.evidence} (with {where})",
+        "tests-pass" if outcome.ok else "tests-fail",
+    )
 
 
 def fresh_topic(ctx: Context, threshold: float | None) -> Verdict:
     """The project is not a well-worn tutorial topic (Titanic, MNIST, iris, ...)."""
     answers = ctx.project.answers
     if ctx.project.demo:
-        return Verdict("fail", "a demo project (`demo: true`): the topic is the template's example")
+        return Verdict(
+            "fail",
+            "a demo project (`demo: true`): the topic is the template's example",
+            "demo-project",
+        )
     texts = [answers.text(k) for k in ("project_name", "problem", "business_objective", "classes")]
     topic = worn_topic(*texts)
     if topic:
-        return Verdict("fail", f"looks like {topic}, a well-worn tutorial topic")
+        return Verdict("fail", f"looks like {topic}, a well-worn tutorial topic", "worn-topic")
     example = template_example(answers.text("problem"))
     if example:
         return Verdict(
-            "fail", f"the problem is the template's own example ({example}): choose your own"
+            "fail",
+            f"the problem is the template's own example ({example}): choose your own",
+            "template-example",
         )
-    return Verdict("pass", f"not a well-worn tutorial topic: {ctx.project.name}")
+    return Verdict("pass", f"not a well-worn tutorial topic: {ctx.project.name}", "fresh-topic")
 
 
 def problem_described(ctx: Context, threshold: float | None) -> Verdict:
@@ -430,24 +522,29 @@ def problem_described(ctx: Context, threshold: float | None) -> Verdict:
     answers = ctx.project.answers
     if ctx.project.demo:
         return Verdict(
-            "fail", "a demo project (`demo: true`): the problem is the template's example"
+            "fail",
+            "a demo project (`demo: true`): the problem is the template's example",
+            "demo-project",
         )
     stated = ("problem", "business_objective", "success_metric")
     missing = [key for key in stated if not answers.text(key)]
     if missing:
-        return Verdict("fail", "not stated: " + ", ".join(missing))
+        return Verdict("fail", "not stated: " + ", ".join(missing), "not-stated")
     example = template_example(answers.text("problem"))
     if example:
-        return Verdict("fail", f"the problem is the template's own example ({example})")
+        return Verdict(
+            "fail", f"the problem is the template's own example ({example})", "template-example"
+        )
     goal = ctx.project.target
     if goal is None:
-        return Verdict("warn", "no measurable target (target_metric/target_value)")
+        return Verdict("warn", "no measurable target (target_metric/target_value)", "no-target")
     mismatch = _sentence_mismatch(answers.text("success_metric"), goal)
     if mismatch:
-        return Verdict("warn", mismatch)
+        return Verdict("warn", mismatch, "metric-sentence-mismatch")
     return Verdict(
         "pass",
         f"{answers.text('problem')[:60]}… target {metric_name(goal.metric)} ≥ {goal.value:g}",
+        "described",
     )
 
 
@@ -478,27 +575,42 @@ def eda(ctx: Context, threshold: float | None) -> Verdict:
     """The user's data was explored: a quality report, and an exploration notebook that was run
     (its saved outputs are there) on the project's data, not on the built-in sample."""
     if ctx.not_own_work:
-        return Verdict("fail", f"nothing of yours to explore: {ctx.not_own_work}")
+        return Verdict("fail", f"nothing of yours to explore: {ctx.not_own_work}", "not-own-work")
     if ctx.project.quality is None:
-        return Verdict("fail", f"no reports/data_quality.json: run `{ctx.run('validate')}`")
+        return Verdict(
+            "fail",
+            f"no reports/data_quality.json: run `{ctx.run('validate')}`",
+            "no-quality-report",
+        )
     notebooks = sorted((ctx.root / "notebooks").glob("*explore*.ipynb"))
     if not notebooks:
-        return Verdict("fail", "no exploration notebook (notebooks/*explore*.ipynb)")
+        return Verdict(
+            "fail", "no exploration notebook (notebooks/*explore*.ipynb)", "no-exploration-notebook"
+        )
     total = number(sum(ctx.project.source_counts().values()))
     for path in notebooks:
         outputs = probes.notebook_outputs(path)
         name = f"notebooks/{path.name}"
         if not outputs:
-            return Verdict("fail", f"{name} was never run: run it and save it with its outputs")
+            return Verdict(
+                "fail",
+                f"{name} was never run: run it and save it with its outputs",
+                "notebook-never-run",
+            )
         if "sample data: True" in outputs:
-            return Verdict("fail", f"{name} was last run on the built-in sample: run it again")
+            return Verdict(
+                "fail", f"{name} was last run on the built-in sample: run it again", "run-on-sample"
+            )
         if total in outputs or total.replace(",", "") in outputs:
             return Verdict(
-                "pass", f"reports/data_quality.json and {name}, run on the project's {total} items"
+                "pass",
+                f"reports/data_quality.json and {name}, run on the project's {total} items",
+                "explored",
             )
     return Verdict(
         "warn",
         f"{name} has outputs, but none shows the project's {total} items: run it on your data",
+        "not-run-on-own-data",
     )
 
 
@@ -513,13 +625,19 @@ def reproducible(ctx: Context, threshold: float | None) -> Verdict:
     ]
     absent = [name for name in needed if not (ctx.root / name).exists()]
     if absent:
-        return Verdict("fail", "missing: " + ", ".join(absent))
+        return Verdict("fail", "missing: " + ", ".join(absent), "files-missing")
     if ctx.not_own_work:
-        return Verdict("fail", f"the results reproduced are not yours: {ctx.not_own_work}")
+        return Verdict(
+            "fail", f"the results reproduced are not yours: {ctx.not_own_work}", "not-own-work"
+        )
     commit = ctx.project.run.git_commit
     if not commit:
-        return Verdict("warn", "results not tied to a git commit (commit before training)")
-    return Verdict("pass", f"params.yaml, Makefile, splits; results from commit {commit}")
+        return Verdict(
+            "warn", "results not tied to a git commit (commit before training)", "no-commit"
+        )
+    return Verdict(
+        "pass", f"params.yaml, Makefile, splits; results from commit {commit}", "reproducible"
+    )
 
 
 def own_contribution(ctx: Context, threshold: float | None) -> Verdict:
@@ -543,8 +661,12 @@ def own_contribution(ctx: Context, threshold: float | None) -> Verdict:
     )
     evidence = f"{found.count} changes ({', '.join(parts)}; {basis}), min {minimum}"
     if found.untouched and found.template:
-        return Verdict("fail", f"nothing on top of the template yet ({basis})")
-    return Verdict("pass" if found.count >= minimum else "fail", evidence)
+        return Verdict("fail", f"nothing on top of the template yet ({basis})", "untouched")
+    return Verdict(
+        "pass" if found.count >= minimum else "fail",
+        evidence,
+        "enough-changes" if found.count >= minimum else "too-few-changes",
+    )
 
 
 # Placeholders earlier pocgen versions left in the model card and blog draft as if they were text.
@@ -554,12 +676,12 @@ LEGACY_PLACEHOLDERS = ("_Write what", "_Write what surprised you")
 def placeholders(ctx: Context, threshold: float | None) -> Verdict:
     """The model card and the blog draft hold no paragraph still left for the author to write."""
     if ctx.project.demo:
-        return Verdict("fail", "a demo project (`demo: true`) gets no blog draft")
+        return Verdict("fail", "a demo project (`demo: true`) gets no blog draft", "demo-project")
     found = []
     for relative in ("reports/model_card.md", "reports/blog_post.md"):
         path = ctx.root / relative
         if not path.is_file():
-            return Verdict("fail", f"no {relative}: run `pocgen writeup`")
+            return Verdict("fail", f"no {relative}: run `pocgen writeup`", "no-generated-file")
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         found += [
             f"{relative} line {number}"
@@ -571,8 +693,9 @@ def placeholders(ctx: Context, threshold: float | None) -> Verdict:
             "fail",
             "left for you to write: " + ", ".join(found) + " (write README.md's Limitations and "
             "What I learned sections, then rerun `pocgen writeup`)",
+            "placeholders-left",
         )
-    return Verdict("pass", "model card and blog draft hold no placeholder")
+    return Verdict("pass", "model card and blog draft hold no placeholder", "no-placeholders")
 
 
 def experiments_compared(ctx: Context, threshold: float | None) -> Verdict:
@@ -593,17 +716,22 @@ def experiments_compared(ctx: Context, threshold: float | None) -> Verdict:
             "fail",
             f"{len(scored)} experiments with a headline in reports/experiments/ (min {minimum}): "
             "copy reports/metrics.json there after each variant you train",
+            "too-few-experiments",
         )
     if len(metrics) > 1:
-        return Verdict("warn", f"experiments measured on different metrics: {listed}")
-    return Verdict("pass", f"{len(scored)} experiments compared: {listed}")
+        return Verdict(
+            "warn", f"experiments measured on different metrics: {listed}", "different-metrics"
+        )
+    return Verdict("pass", f"{len(scored)} experiments compared: {listed}", "compared")
 
 
 def environment_locked(ctx: Context, threshold: float | None) -> Verdict:
     """A lock file pins every dependency, and CI installs from it."""
     lock = ctx.project.lock_file()
     if lock is None:
-        return Verdict("fail", "no lock file (requirements.lock, uv.lock, pylock.toml)")
+        return Verdict(
+            "fail", "no lock file (requirements.lock, uv.lock, pylock.toml)", "no-lock-file"
+        )
     workflows = sorted((ctx.root / ".github" / "workflows").glob("*.y*ml"))
     users = [
         path.name
@@ -611,8 +739,10 @@ def environment_locked(ctx: Context, threshold: float | None) -> Verdict:
         if lock in path.read_text(encoding="utf-8", errors="replace")
     ]
     if not users:
-        return Verdict("warn", f"{lock} exists, but no CI workflow installs from it")
-    return Verdict("pass", f"{lock}, used by CI ({', '.join(users)})")
+        return Verdict(
+            "warn", f"{lock} exists, but no CI workflow installs from it", "lock-unused-by-ci"
+        )
+    return Verdict("pass", f"{lock}, used by CI ({', '.join(users)})", "locked")
 
 
 def container(ctx: Context, threshold: float | None) -> Verdict:
@@ -620,25 +750,31 @@ def container(ctx: Context, threshold: float | None) -> Verdict:
     exist and has a CMD or ENTRYPOINT. Building it is left to a machine with Docker."""
     path = ctx.root / "Dockerfile"
     if not path.is_file():
-        return Verdict("fail", "no Dockerfile")
+        return Verdict("fail", "no Dockerfile", "no-dockerfile")
     problems, summary = probes.validate_dockerfile(path)
     if problems:
-        return Verdict("fail", "Dockerfile: " + "; ".join(problems))
-    return Verdict("pass", f"Dockerfile valid ({summary}); validated, not built")
+        return Verdict("fail", "Dockerfile: " + "; ".join(problems), "dockerfile-invalid")
+    return Verdict(
+        "pass", f"Dockerfile valid ({summary}); validated, not built", "dockerfile-valid"
+    )
 
 
 def course_answers(ctx: Context, threshold: float | None) -> Verdict:
     """The answers a course pack locked still hold the course's values in the project."""
     if not ctx.locked:
-        return Verdict("pass", "no answers locked")
+        return Verdict("pass", "no answers locked", "nothing-locked")
     changed = [
         f"{key}={ctx.project.answers.get(key)!r} (course: {value!r})"
         for key, value in ctx.locked.items()
         if ctx.project.answers.get(key) != value
     ]
     if changed:
-        return Verdict("fail", "locked answers changed: " + ", ".join(changed))
-    return Verdict("pass", "locked answers unchanged: " + ", ".join(ctx.locked))
+        return Verdict(
+            "fail", "locked answers changed: " + ", ".join(changed), "locked-answers-changed"
+        )
+    return Verdict(
+        "pass", "locked answers unchanged: " + ", ".join(ctx.locked), "locked-answers-kept"
+    )
 
 
 CHECKS: dict[str, Callable[[Context, float | None], Verdict]] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -66,6 +67,8 @@ class Outcome:
     evidence: str
     seconds: float
     missing: str | None = None  # a package the project's environment lacks
+    tail: str | None = None  # the last lines of its output, to show why it failed
+    returncode: int | None = None  # None when it never ran to an end (timeout, not started)
 
 
 def describe_python(root: Path, python: str) -> str:
@@ -73,6 +76,29 @@ def describe_python(root: Path, python: str) -> str:
     if Path(python).is_relative_to(root):
         return f"the project's {Path(python).relative_to(root).as_posix()}"
     return f"pocgen's own Python ({python}; the project has no .venv)"
+
+
+# What changes from one run of the same check to the next, and so never goes into evidence:
+# pytest's timing (`3 passed in 2.31s`, `(0:01:02)`), ports, and scratch folders.
+_TIMING = re.compile(r" in \d+(?:\.\d+)?s\b| \(\d+:\d\d:\d\d\)")
+_PORT = re.compile(r"\b(127\.0\.0\.1|localhost|0\.0\.0\.0):\d{2,5}\b")
+_SCRATCH = re.compile(re.escape(tempfile.gettempdir()) + r"/pocgen-[\w.-]+")
+
+
+def stable_text(text: str) -> str:
+    """`text` without the values that differ between two runs of the same check."""
+    return _SCRATCH.sub("<scratch>", _PORT.sub(r"\1", _TIMING.sub("", text)))
+
+
+TAIL_LINES = 20
+TAIL_CHARACTERS = 4000
+
+
+def output_tail(stdout: str, stderr: str) -> str | None:
+    """The last lines a command printed (its output, then its errors), for a failing rubric item."""
+    lines = [line.rstrip() for text in (stdout, stderr) for line in text.strip("\n").splitlines()]
+    tail = "\n".join(lines[-TAIL_LINES:])[-TAIL_CHARACTERS:]
+    return tail or None
 
 
 def _last_line(text: str) -> str:
@@ -107,7 +133,13 @@ def run_command(
     line = _last_line(completed.stdout)
     if completed.returncode != 0 and not line:
         line = _last_line(completed.stderr)
-    return Outcome(completed.returncode == 0, line or f"exit code {completed.returncode}", seconds)
+    return Outcome(
+        completed.returncode == 0,
+        line or f"exit code {completed.returncode}",
+        seconds,
+        tail=None if completed.returncode == 0 else output_tail(completed.stdout, completed.stderr),
+        returncode=completed.returncode,
+    )
 
 
 def run_tests(root: Path, python: str, timeout: float = 900) -> Outcome:
@@ -115,7 +147,7 @@ def run_tests(root: Path, python: str, timeout: float = 900) -> Outcome:
 
 
 # What a copy of the project for the notebooks leaves out: environments, history, build output.
-_NOT_COPIED = shutil.ignore_patterns(".venv", ".git", ".label-studio", "dist", "__pycache__")
+NOT_COPIED = shutil.ignore_patterns(".venv", ".git", ".label-studio", "dist", "__pycache__")
 
 
 def run_notebooks(root: Path, notebooks: list[Path], python: str, timeout: float = 900) -> Outcome:
@@ -129,7 +161,7 @@ def run_notebooks(root: Path, notebooks: list[Path], python: str, timeout: float
     names = [str(path.relative_to(root)) for path in notebooks]
     with tempfile.TemporaryDirectory(prefix="pocgen-notebooks-") as scratch:
         copy = Path(scratch) / root.name
-        shutil.copytree(root, copy, ignore=_NOT_COPIED, symlinks=True)
+        shutil.copytree(root, copy, ignore=NOT_COPIED, symlinks=True)
         path = str(Path(python).parent) + os.pathsep + os.environ.get("PATH", "")
         env = {**os.environ, "POC_SMOKE": "1", "PATH": path}
         outcome = run_command([python, "-c", _NOTEBOOK_SCRIPT, *names], copy, timeout, env=env)
@@ -306,9 +338,10 @@ def _serve_app(root: Path, ui: str, timeout: float) -> Outcome:
                     time.monotonic() - started,
                 )
             if _answers(url):
-                seconds = time.monotonic() - started
+                # Neither the port nor the time it took goes into the evidence: both change
+                # from run to run, and a grade's evidence must not.
                 return Outcome(
-                    True, f"{ui} app answered on 127.0.0.1:{port} after {seconds:.1f} s", seconds
+                    True, f"{ui} app answered HTTP 200 on 127.0.0.1", time.monotonic() - started
                 )
             time.sleep(0.5)
         return Outcome(False, f"{ui} app did not answer within {timeout:.0f} s", timeout)

@@ -25,7 +25,8 @@ _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 @dataclass(frozen=True)
 class RubricItem:
-    """One graded item: a built-in `check` or a shell `command` run in the project folder."""
+    """One graded item: a built-in `check`, a shell `command` run in the project folder, or a
+    course pack's `exercise` (graded by its hidden tests, see `exercises.py`)."""
 
     id: str
     title: str
@@ -34,6 +35,7 @@ class RubricItem:
     command: str | None = None
     threshold: float | None = None
     required: bool = True
+    exercise: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,14 @@ def create_project(
     data: dict[str, Any] | None = None,
     options: RenderOptions | None = None,
     force: bool = False,
+    finish: Callable[[Path], None] | None = None,
 ) -> Created:
     """Render `template` into `dest`. Nothing is written to `dest` unless the render succeeds;
-    Ctrl-C ends in `Interrupted`, whose line says whether the project was written."""
+    Ctrl-C ends in `Interrupted`, whose line says whether the project was written.
+
+    `finish` changes the render before it is moved into place (a course's exercise stubs), so
+    a failure there leaves nothing behind either.
+    """
     data = data or {}
     options = options or RenderOptions()
     staging.check_destination(dest, force)
@@ -62,7 +68,7 @@ def create_project(
             engine = engines.get(resolved.engine)
             answers.check_known(data, engine.questions(resolved.folder), resolved.source)
             with staging.staging_area(dest) as area:
-                return _render(resolved, engine, area, dest, data, options)
+                return _render(resolved, engine, area, dest, data, options, finish)
     except KeyboardInterrupt:
         raise staging.interrupted(dest, area) from None
 
@@ -74,6 +80,7 @@ def _render(
     dest: Path,
     data: dict[str, Any],
     options: RenderOptions,
+    finish: Callable[[Path], None] | None,
 ) -> Created:
     """Render in the staging area, check what was made, and move it into place."""
     rendered = engine.render(resolved, area.workspace, dest.name, data, options)
@@ -89,6 +96,8 @@ def _render(
         f"the project rendered from template {resolved.source}",
         "Fix the template: the links of a project must stay inside it.",
     )
+    if finish is not None and not options.pretend:
+        finish(rendered)
     result.files = sorted(
         p.relative_to(rendered).as_posix() for p in rendered.rglob("*") if p.is_file()
     )

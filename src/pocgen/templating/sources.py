@@ -177,8 +177,15 @@ def resolve(source: str | None, ref: str | None = None) -> Iterator[ResolvedTemp
             f"git URL. Known names: {names} (see `pocgen templates`)."
         )
     if known.builtin:
-        folder = Path(known.source)
-        yield ResolvedTemplate(known.name, folder, detect_engine(folder), True, None, None)
+        from pocgen.templating import versions
+
+        if ref is None:
+            folder = Path(known.source)
+            yield ResolvedTemplate(known.name, folder, detect_engine(folder), True, None, None)
+            return
+        # A built-in template has no git tags: `ref` names one of its recorded versions.
+        with versions.pinned(Path(known.source), known.name, ref) as (folder, version):
+            yield ResolvedTemplate(known.name, folder, detect_engine(folder), True, None, version)
         return
     with resolve(known.source, ref or known.ref) as resolved:
         yield resolved

@@ -17,7 +17,7 @@ import yaml
 
 from pocgen.contract import read_record
 from pocgen.errors import PocgenError, one_line
-from pocgen.templating import git_config, snapshots
+from pocgen.templating import git_config, snapshots, versions
 from pocgen.templating.answers import check_known
 from pocgen.templating.engines import RenderOptions, template_syntax_message
 from pocgen.templating.sources import ResolvedTemplate, git, is_git_url
@@ -207,7 +207,7 @@ def render(
             defaults=options.defaults,
             user_defaults=git_identity() if template.builtin else {},
             unsafe=options.trust or template.builtin,
-            vcs_ref=options.ref,
+            vcs_ref=None if template.builtin else options.ref,  # pinned by `sources.resolve`
             pretend=options.pretend,
             overwrite=True,
             quiet=options.defaults and not options.pretend,
@@ -221,7 +221,7 @@ def render(
         else dict(worker._answers_to_remember())  # the template forgot its answers file
     )
     if template.builtin:
-        version = snapshots.shipped_version(template.folder, template.source)
+        version = template.ref or snapshots.shipped_version(template.folder, template.source)
         answers = {"_commit": version, "_src_path": snapshots.source_of(template.source)} | {
             key: value for key, value in answers.items() if not key.startswith("_")
         }
@@ -284,7 +284,7 @@ def _builtin_versions(name: str, old: str, ref: str | None, into: str) -> tuple[
     if entry is None or not entry.builtin:
         raise PocgenError(f"this pocgen has no built-in template '{name}' to update from.")
     folder = Path(entry.source)
-    new = ref or snapshots.shipped_version(folder, name)
+    new = versions.require(folder, name, ref) if ref else snapshots.shipped_version(folder, name)
     repo = Path(into)
     git(repo, "init", "--quiet")
     for tag, version in ((OLD_TAG, old), (NEW_TAG, new)):
