@@ -449,10 +449,12 @@ def credit_settings(
     return credited, not_credited
 
 
-def measure(project: Project) -> Contribution:
-    """Everything the contribution section states, measured now."""
+def measure(project: Project, against: Path | None = None) -> Contribution:
+    """Everything the contribution section states, measured now: against the pristine render,
+    or against `against` (the render as a course handed it out, its exercises stubbed)."""
     folder, label, why_not = pristine(project.root)
-    result = compare(project.root, folder) if folder else Contribution(template=None)
+    baseline = against if folder and against else folder
+    result = compare(project.root, baseline) if baseline else Contribution(template=None)
     result.template, result.not_rendered = label, why_not
     result.settings, result.settings_not_credited = credit_settings(result.settings, project)
     distinct, duplicates = project.distinct_experiments()
