@@ -206,6 +206,7 @@ ROWS = [
         nothing,
     ),
     Row(13, r"\n- Built an image classification", nothing, remove("reports/pipeline.lock")),
+    Row(13, r"\n- Built an image classification", nothing, lambda p: write_manifest(p, "synth")),
     Row(7, r"accuracy 0\.873", nothing, remove("reports/pipeline.lock")),
     Row(
         20,

@@ -149,9 +149,7 @@ def test_a_changed_split_breaks_new_data_does_not(bound: ProjectFiles) -> None:
     bound.write("data/manifest.csv", "item,source\nnew.jpg,folder\n")
     project = bound.load()
     assert project.results_withheld is None  # new data is not in the results yet: a note
-    assert project.evidence.drift(METRICS) == [
-        "data/manifest.csv changed since `split` ran"
-    ]
+    assert project.evidence.drift(METRICS) == ["data/manifest.csv changed since `split` ran"]
     bound.write("data/splits/test.csv", "path,label,group\nx.jpg,ok,g\n")
     assert (bound.load().results_withheld or "").startswith(
         "data/splits/test.csv was changed after `split` wrote it"

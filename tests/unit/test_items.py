@@ -572,3 +572,24 @@ def test_one_context_runs_each_check_once_for_several_rubrics(
         report = grade_rubric(context, Grading(rubric), console=Console(file=io.StringIO()))
         assert report.passed and report.score == 1
     assert calls == [None]
+
+
+def test_synthesized_only_results_prove_the_pipeline_not_the_model(finished: ProjectFiles) -> None:
+    """Every item made by `collect synth`, the test split too: the results, the deploy and the
+    resume earn nothing (the data and labels items warn, as synthesized)."""
+    for name in ("models/model.onnx", "Makefile", "pyproject.toml", "params.yaml"):
+        finished.write(name, "x\n")
+    finished.manifest("synth", 240).lock()
+    for check in ("model_beats_baseline", "success_metric", "reproducible", "deployed"):
+        status, evidence = grade(finished, check, threshold=0.5)
+        assert status == "fail", check
+        assert "every item was synthesized by cut-and-paste, the test split too" in evidence
+
+
+def test_a_deployed_demo_of_the_sample_earns_nothing(finished: ProjectFiles) -> None:
+    finished.manifest("sample", 20)
+    status, evidence = grade(finished, "deployed")
+    assert status == "fail" and evidence.startswith(
+        "live at https://huggingface.co/spaces/jane/defect-spotter, but the data are only the "
+        "built-in sample"
+    )

@@ -115,8 +115,27 @@ def test_labels_bullet_without_people_keeps_the_quality_check(finished: ProjectF
 
 
 def test_synthesized_data_is_named_as_such(finished: ProjectFiles) -> None:
+    """Mixed in with collected photos, synthesized items are named; synthesized only, the model
+    was measured on the synthesizer's scenes: no bullet claims it, the card and blog say so."""
     finished.manifest("synth", 3)
-    assert "on 3 images synthesized by cut-and-paste" in bullets(finished)[0]
+    assert bullets(finished) == []
+    project = finished.load()
+    assert "synthesized by cut-and-paste, the test split too" in (
+        outputs.no_resume_reason(project) or ""
+    )
+    assert "**Synthesized data.**" in outputs.model_card(project, README)
+    assert "**Synthesized data.**" in (outputs.blog_post(project, README) or "")
+    assert "Real photographs, before it is measured on them" in outputs.model_card(project, README)
+    rows = [
+        [f"{s}/{i}.jpg", s, f"g{s}{i}", "2026", "x", "own"]
+        for s in ("synth", "folder")
+        for i in range(3)
+    ]
+    finished._csv("data/manifest.csv", ["item", "source", "group", "collected_at", "x", "y"], rows)
+    assert (
+        "on 6 images (3 synthesized by cut-and-paste, 3 from a folder of photos)"
+        in bullets(finished)[0]
+    )
 
 
 def card(files: ProjectFiles, text: str = README) -> tuple[dict, str]:

@@ -361,8 +361,9 @@ def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
 
 
 def _not_creditable(ctx: Context) -> Verdict | None:
-    """The fail verdict for results that are never credited: a `--smoke` run, or figures whose
-    chain from the committed model, split and settings is broken (one line naming the link)."""
+    """The fail verdict for results that are never credited: a `--smoke` run, figures whose
+    chain from the committed model, split and settings is broken (one line naming the link), or
+    a model measured only on images the synthesizer made."""
     if ctx.project.smoke:
         return Verdict(
             "fail",
@@ -373,7 +374,17 @@ def _not_creditable(ctx: Context) -> Verdict | None:
     withheld = ctx.project.results_withheld
     if withheld:
         return Verdict("fail", f"not credited: {withheld}", "chain-broken")
+    if ctx.project.synth_only:
+        return Verdict("fail", f"not credited: {SYNTHESIZED_ONLY}", "synthesized-only")
     return None
+
+
+# Why results measured on cut-and-paste images alone prove the pipeline, not the model.
+SYNTHESIZED_ONLY = (
+    "every item was synthesized by cut-and-paste, the test split too: the model is measured on "
+    "the synthesizer's scenes, not on the problem's; collect real photos, at least for the test "
+    "split"
+)
 
 
 def success_metric(ctx: Context, threshold: float | None) -> Verdict:
@@ -465,9 +476,16 @@ def app_starts(ctx: Context, threshold: float | None) -> Verdict:
 
 
 def deployed(ctx: Context, threshold: float | None) -> Verdict:
-    """A Space URL is recorded in reports/deploy.json by `pocgen deploy`."""
-    if ctx.project.deploy is not None:
-        return Verdict("pass", f"live at {ctx.project.deploy.url}", "deployed")
+    """A Space URL is recorded in reports/deploy.json by `pocgen deploy`, for a model of the
+    user's own results: a demo of the template's example or the built-in sample, or of a model
+    measured on synthesized images only, is online but proves nothing of the user's."""
+    deploy = ctx.project.deploy
+    if deploy is not None and ctx.not_own_work:
+        return Verdict("fail", f"live at {deploy.url}, but {ctx.not_own_work}", "not-own-work")
+    if deploy is not None and ctx.project.synth_only:
+        return Verdict("fail", f"live at {deploy.url}, but {SYNTHESIZED_ONLY}", "synthesized-only")
+    if deploy is not None:
+        return Verdict("pass", f"live at {deploy.url}", "deployed")
     if ctx.project.answers.get("deploy") == "none":
         return Verdict(
             "warn", "`deploy: none` in the answers: the demo is not online", "deploy-none"

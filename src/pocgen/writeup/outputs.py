@@ -93,6 +93,12 @@ def no_resume_reason(project: Project) -> str | None:
             "the results come from the built-in sample data; collect your own with "
             f"`{project.command('collect')}` and rerun the pipeline"
         )
+    if project.synth_only:
+        return (
+            "every item was synthesized by cut-and-paste, the test split too, so the results "
+            "measure the synthesizer's scenes; collect real photos (at least for the test split) "
+            f"with `{project.command('collect')} folder` and rerun the pipeline"
+        )
     return None
 
 
