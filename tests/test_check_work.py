@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from conftest import run_pocgen
+from conftest import REPO_ROOT, run_pocgen
 from known_artifacts import METRICS, render, write_json, write_known_artifacts
 from rich.console import Console
 from smoke_project import SMOKE_STAGES, run_stage
@@ -509,3 +509,19 @@ def test_fake_diligence_passes_neither_contribution_nor_experiments(tmp_path: Pa
         "`train.max_iter` (the recorded run used 2000: rerun the pipeline)",
     ):
         assert fake in contribution, fake
+
+
+def test_a_renamed_copy_of_the_flagship_is_recognised(tmp_path: Path) -> None:
+    """Today a copy of the flagship under another name and author grades as that author's work.
+    Now `own_contribution` recognises it by cohort.py's fingerprints; the flagship itself, graded
+    where it ships, is not a copy of itself."""
+    flagship = REPO_ROOT / "examples" / "surgical-tool-detector"
+    copy = Path(shutil.copytree(flagship, tmp_path / "instrument-finder"))
+    set_answer(copy, "project_name", "Instrument Finder")
+    set_answer(copy, "author_name", "Someone Else")
+    rubric = rubric_of(tmp_path, "own_contribution")
+    status, evidence = verdicts(copy, rubric)["own_contribution"]
+    assert status == "fail" and evidence.startswith(
+        "a copy of the shipped flagship (examples/surgical-tool-detector): "
+    )
+    assert verdicts(flagship, rubric)["own_contribution"][0] == "pass"
