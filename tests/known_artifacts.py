@@ -10,12 +10,14 @@ real are exercised in test_check.py.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import struct
 import zlib
 from pathlib import Path
 from typing import Any
 
+import yaml
 from copier import run_copy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -209,3 +211,72 @@ def write_known_artifacts(root: Path) -> None:
         for number, row in enumerate(rows):  # as LABELS says: omar labeled 40 items, jane 200
             who = "omar" if number % 6 == 5 else "jane"
             writer.writerow([row["item"], row["item"].split("/")[0], who, "2026-11-21"])
+    write_lock(root)
+
+
+# The stages a finished project ran, as reports/pipeline.lock records them: stage -> (what it
+# read, what it wrote). Written here independently of the template's own writer, so a drift
+# between the two formats fails the tests that read both.
+STAGES = {
+    "validate": (["data/manifest.csv"], ["reports/data_quality.json"]),
+    "split": (
+        ["data/manifest.csv"],
+        [f"data/splits/{name}.csv" for name in ("train", "val", "test")],
+    ),
+    "train": (
+        ["data/splits/train.csv", "data/splits/val.csv"],
+        ["models/model.pt", "reports/training.json"],
+    ),
+    "export": (
+        ["models/model.pt", "data/splits/val.csv"],
+        ["models/model.onnx", "models/labels.json"],
+    ),
+    "evaluate": (
+        [
+            "models/model.onnx",
+            "models/labels.json",
+            "reports/training.json",
+            "data/splits/test.csv",
+        ],
+        [
+            "reports/metrics.json",
+            *(f"reports/figures/{n}.png" for n in ("confusion_matrix", "pr_curve", "examples")),
+        ],
+    ),
+}
+
+
+def md5_entry(root: Path, relative: str) -> dict[str, Any]:
+    """dvc.lock's entry for a file; a file the test project does not hold (a checkpoint) gets a
+    stand-in hash that every record naming it shares, as one real file would."""
+    path = root / relative
+    data = path.read_bytes() if path.is_file() else f"absent {relative}".encode()
+    return {
+        "path": relative,
+        "hash": "md5",
+        "md5": hashlib.md5(data).hexdigest(),
+        "size": len(data),
+    }
+
+
+def write_lock(root: Path, stages: tuple[str, ...] = tuple(STAGES)) -> None:
+    """reports/pipeline.lock as if `stages` had just run with params.yaml as it is (an empty one
+    when the test project has none): every report in place is bound to its inputs."""
+    params_file = root / "params.yaml"
+    params = yaml.safe_load(params_file.read_text(encoding="utf-8")) if params_file.exists() else {}
+    params = params if isinstance(params, dict) else {}
+    recorded = {}
+    for stage in stages:
+        reads, writes = STAGES[stage]
+        used = {key: params[key] for key in ("seed", "task", "classes") if key in params}
+        recorded[stage] = {
+            "cmd": f"python -m defect_spotter {stage}",
+            "deps": [md5_entry(root, path) for path in reads],
+            "params": {"params.yaml": {**used, stage: params.get(stage) or {}}},
+            "outs": [md5_entry(root, path) for path in writes],
+        }
+    lock = root / "reports" / "pipeline.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(
+        yaml.safe_dump({"schema": "2.0", "stages": recorded}, sort_keys=False), encoding="utf-8"
+    )

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 import yaml
-from known_artifacts import DEPLOY, LABELS, METRICS, QUALITY, TRAINING, write_known_artifacts
+from known_artifacts import (
+    DEPLOY,
+    LABELS,
+    METRICS,
+    QUALITY,
+    TRAINING,
+    write_known_artifacts,
+    write_lock,
+)
 
 from pocgen.project import Project, load_project
 
@@ -101,12 +109,18 @@ class ProjectFiles:
         return self
 
     def report(self, name: str, data: Any = None, **changes: Any) -> ProjectFiles:
-        """Write one report: `data` as given, or the known artifact with `changes` (None drops)."""
+        """Write one report as its stage would: `data` as given, or the known artifact with
+        `changes` (None drops); reports/pipeline.lock then records it, as the stage does."""
         if data is None:
             data = copy.deepcopy(KNOWN[name])
             data.update(changes)
             data = {key: value for key, value in data.items() if value is not None}
         self.write(REPORT_PATHS.get(name, name), data)
+        return self.lock()
+
+    def lock(self) -> ProjectFiles:
+        """reports/pipeline.lock as if every stage had just run on the files in place."""
+        write_lock(self.root)
         return self
 
     def write(self, relative: str, content: Any) -> Path:
@@ -154,11 +168,11 @@ class ProjectFiles:
         return self
 
     def splits(self, **labels: list[str]) -> ProjectFiles:
-        """data/splits/<split>.csv with one row per label given."""
+        """data/splits/<split>.csv with one row per label given (recorded as `split` does)."""
         for split, names in labels.items():
             rows = [[f"{split}/{i}.jpg", name, f"g{i}"] for i, name in enumerate(names)]
             self._csv(f"data/splits/{split}.csv", ["path", "label", "group"], rows)
-        return self
+        return self.lock()
 
     def _csv(self, relative: str, header: list[str], rows: list[list[str]]) -> None:
         path = self.root / relative

@@ -9,6 +9,7 @@ each check names why an item fails. Projects come from the real template with kn
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -17,14 +18,14 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from conftest import run_pocgen
+from conftest import REPO_ROOT, run_pocgen
 from known_artifacts import METRICS, render, write_json, write_known_artifacts
 from rich.console import Console
 from smoke_project import SMOKE_STAGES, run_stage
-from test_check import grade, project_importable
+from test_check import TICKETS, grade, project_importable, stages
 
 from pocgen.check.grading import Grading
-from pocgen.check.rubric import load_rubric
+from pocgen.check.rubric import builtin_rubrics, load_rubric
 from pocgen.check.run import grade as grade_context
 from pocgen.project import load_project
 from pocgen.writeup.run import run_writeup
@@ -81,23 +82,109 @@ def write_manifest(project: Path, source: str, n: int = 240) -> None:
     )
 
 
+def editable_install(project: Path) -> None:
+    """What `pip install -e .` leaves in the project: setuptools' egg-info, written by setuptools
+    itself (src/<package>.egg-info/, five files), nothing installed anywhere."""
+    script = "import setuptools, sys; sys.argv = ['setup.py', 'egg_info']; setuptools.setup()"
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=project, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert list((project / "src").glob("*.egg-info/PKG-INFO"))
+
+
 @pytest.mark.training
 def test_untouched_defaults_project_scores_at_most_a_quarter(tmp_path: Path) -> None:
-    """`pocgen new --defaults`, then its smoke pipeline: both built-in rubrics give <= 25%.
+    """`pocgen new --defaults`, `pip install -e .`, its smoke pipeline and `pocgen writeup`: every
+    shipped rubric gives <= 25%. Today the egg-info alone was "5 files added" and lifted the path
+    rubric to 6/22 (27%); now git's view of the files leaves it out.
 
     One context grades both, so the project's tests, notebooks and app run once."""
     project = tmp_path / "untouched"
     assert run_pocgen("new", project, "--defaults").exit_code == 0
+    editable_install(project)
     for stage in SMOKE_STAGES:
         run_stage(project, *stage)
-    gradings = [Grading(load_rubric(rubric)) for rubric in ("path", "ml-course")]
+    run_writeup(project)
+    gradings = [Grading(load_rubric(rubric)) for rubric in sorted(builtin_rubrics())]
     context = gradings[0].context(load_project(project))
+    assert context.contribution.untouched and not context.contribution.files_added
     for grading in gradings:
         with project_importable():
             report = grade_context(context, grading, console=Console(file=io.StringIO()))
         share = report.score / report.max_score
         passing = [item.id for item in report.items if item.status != "fail"]
         assert not report.passed and share <= 0.25, (grading.rubric.name, report.score, passing)
+
+
+def best_possible_share(project: Path, rubric: str) -> tuple[float, dict[str, str]]:
+    """The most `project` can score on `rubric`: graded with --static, every item that runs the
+    project's code (its tests, notebooks, demo apps) counted as passed. A bound, so a project
+    held under it is held under it by the real grade too, without running its test suite."""
+    grading = Grading(load_rubric(rubric), static=True)
+    report = grade_context(
+        grading.context(load_project(project)), grading, console=Console(file=io.StringIO())
+    )
+    skipped = sum(item.weight for item in report.items if item.status == "skip")
+    best = (report.score + skipped) / (report.max_score + skipped)
+    return best, {item.id: f"{item.status}: {item.evidence}" for item in report.items}
+
+
+@pytest.mark.training
+def test_a_lazy_project_on_the_sample_scores_at_most_two_fifths(tmp_path: Path) -> None:
+    """Own answers, the built-in sample, no code, nothing written by hand: `make pipeline` (a
+    text project: the whole pipeline trains in seconds) and `pocgen writeup`."""
+    project = render(tmp_path / "ticket-router", task="text-classification")
+    completed = subprocess.run(
+        ["make", "pipeline", f"PYTHON={sys.executable}"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": "src"},
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    run_writeup(project)
+    for rubric in sorted(builtin_rubrics()):
+        share, items = best_possible_share(project, rubric)
+        assert share <= 0.4, (rubric, share, items)
+
+
+def draw_cutouts_and_backgrounds(folder: Path, classes: list[str]) -> tuple[Path, Path]:
+    """What a lazy user pastes: one flat shape per class on transparency, plain noisy tables."""
+    from PIL import Image, ImageDraw
+
+    cutouts, backgrounds = folder / "cutouts", folder / "backgrounds"
+    for index, name in enumerate(classes):
+        (cutouts / name).mkdir(parents=True)
+        for variant in range(3):
+            image = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+            shape = ImageDraw.Draw(image).ellipse if index % 2 else ImageDraw.Draw(image).rectangle
+            shape((8, 8 + variant * 4, 56, 56), fill=(200, 40 * index, 60 * variant, 255))
+            image.save(cutouts / name / f"{variant}.png")
+    backgrounds.mkdir(parents=True)
+    for index in range(6):
+        colour = (30 * index, 120, 200 - 20 * index)
+        Image.new("RGB", (256, 256), colour).save(backgrounds / f"table{index}.jpg")
+    return cutouts, backgrounds
+
+
+@pytest.mark.training
+def test_a_lazy_project_on_synthesized_data_scores_at_most_two_fifths(tmp_path: Path) -> None:
+    """Own answers, images synthesized by cut-and-paste (`collect synth`), the whole pipeline
+    (not --smoke) and `pocgen writeup`, no code: the model is measured on the synthesizer's
+    scenes only, which proves the pipeline, not the model."""
+    project = render(tmp_path / "defect-spotter")
+    cutouts, backgrounds = draw_cutouts_and_backgrounds(tmp_path / "drawn", ["ok", "defect"])
+    collect = ["collect", "synth", "--cutouts", str(cutouts), "--backgrounds", str(backgrounds)]
+    run_stage(project, *collect, "--count", "60")
+    for stage in ("validate", "split", "train", "export", "evaluate"):
+        run_stage(project, stage)
+    run_writeup(project)
+    loaded = load_project(project)
+    assert loaded.synth_only and loaded.results_withheld is None and not loaded.smoke
+    for rubric in sorted(builtin_rubrics()):
+        share, items = best_possible_share(project, rubric)
+        assert share <= 0.4, (rubric, share, items)
 
 
 @pytest.mark.parametrize(
@@ -354,3 +441,87 @@ def test_success_metric_sentence_is_checked_against_the_chosen_metric(
     set_answer(finished, "success_metric", "accuracy of at least 0.8 on held-out parts")
     status, evidence = verdicts(finished, rubric)["problem_described"]
     assert status == "warn" and "the target is accuracy ≥ 0.9 (target_value)" in evidence
+
+
+@pytest.mark.training
+def test_fake_diligence_passes_neither_contribution_nor_experiments(tmp_path: Path) -> None:
+    """Own tickets and the whole pipeline, then diligence faked: an editable install, a
+    cosmetic setting run, another never run, a renamed test file, empty files, a file
+    respaced, and three copies of one run as "experiments". Today that passes both items; now
+    each fake is listed as not counted."""
+    project = render(
+        tmp_path / "ticket-router", task="text-classification", project_name="Ticket Router"
+    )
+    tickets = tmp_path / "tickets.csv"
+    lines = ["text,label"] + [
+        f"{template.format(n=n)},{label}"
+        for label, templates in TICKETS.items()
+        for n in range(20)
+        for template in templates
+    ]
+    tickets.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    collect = ["collect", "text", str(tickets), "--label-column", "label"]
+    pipeline = [["validate"], ["split"], ["train"], ["export"], ["evaluate"]]
+    stages(project, [*collect, "--license-note", "written for this test"], *pipeline)
+    editable_install(project)
+    params = project / "params.yaml"
+    settings = yaml.safe_load(params.read_text(encoding="utf-8"))
+    settings["evaluate"]["examples"] += 4  # a bigger figure: the metrics do not move
+    params.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    stages(project, ["evaluate"])
+    settings["train"]["max_iter"] += 1000  # typed in, never run
+    params.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    tests = project / "tests"
+    (tests / "test_predict.py").rename(tests / "test_prediction.py")
+    (project / "src" / "ticket_router" / "helpers.py").write_text("\n", encoding="utf-8")
+    (project / "NOTES.md").write_text("", encoding="utf-8")
+    train = project / "src" / "ticket_router" / "train.py"
+    train.write_text(train.read_text(encoding="utf-8").replace("\n\n", "\n\n\n"), "utf-8")
+    experiments = project / "reports" / "experiments"
+    experiments.mkdir()
+    metrics = (project / "reports" / "metrics.json").read_text(encoding="utf-8")
+    for name in ("baseline-run", "tuned-run"):
+        (experiments / f"{name}.json").write_text(metrics, encoding="utf-8")
+    (experiments / "final-run.json").write_text(
+        metrics.replace('"created_at": "', '"created_at": "1'), encoding="utf-8"
+    )
+    found = verdicts(project, rubric_of(tmp_path, "own_contribution", "experiments_compared"))
+    status, evidence = found["own_contribution"]
+    assert status == "fail", evidence
+    assert evidence.startswith(
+        "2 changes (0 files added, 0 code files changed (+0 −0), 0 settings changed, "
+        "1 experiments, 180 items collected, 0 labeled by people, 8 not counted"
+    )
+    status, evidence = found["experiments_compared"]
+    assert status == "fail" and evidence.startswith(
+        "1 distinct experiments in reports/experiments/ (min 2); not counted: final-run (the "
+        "same recorded settings as `baseline-run`), tuned-run (the same recorded settings as "
+        "`baseline-run`)"
+    )
+    run_writeup(project)
+    contribution = (project / "README.md").read_text(encoding="utf-8")
+    for fake in (
+        "`NOTES.md` (empty)",
+        "`src/ticket_router/helpers.py` (empty)",
+        "`tests/test_prediction.py` (renamed from the template's tests/test_predict.py)",
+        "`src/ticket_router/train.py` (whitespace only)",
+        "`evaluate.examples` (changes neither the model nor its measurement)",
+        "`train.max_iter` (the recorded run used 2000: rerun the pipeline)",
+    ):
+        assert fake in contribution, fake
+
+
+def test_a_renamed_copy_of_the_flagship_is_recognised(tmp_path: Path) -> None:
+    """Today a copy of the flagship under another name and author grades as that author's work.
+    Now `own_contribution` recognises it by cohort.py's fingerprints; the flagship itself, graded
+    where it ships, is not a copy of itself."""
+    flagship = REPO_ROOT / "examples" / "surgical-tool-detector"
+    copy = Path(shutil.copytree(flagship, tmp_path / "instrument-finder"))
+    set_answer(copy, "project_name", "Instrument Finder")
+    set_answer(copy, "author_name", "Someone Else")
+    rubric = rubric_of(tmp_path, "own_contribution")
+    status, evidence = verdicts(copy, rubric)["own_contribution"]
+    assert status == "fail" and evidence.startswith(
+        "a copy of the shipped flagship (examples/surgical-tool-detector): "
+    )
+    assert verdicts(flagship, rubric)["own_contribution"][0] == "pass"

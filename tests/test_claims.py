@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from known_artifacts import METRICS, render, write_json, write_known_artifacts
+from known_artifacts import METRICS, render, write_json, write_known_artifacts, write_lock
 
 from pocgen.writeup.run import plan_writeup
 
@@ -60,7 +60,8 @@ def set_annotator(project: Path, annotator: str) -> None:
         writer.writerows({**row, "annotator": annotator} for row in rows)
 
 
-def patch_json(project: Path, relative: str, **changes: object) -> None:
+def patch_json(project: Path, relative: str, *, by_hand: bool = False, **changes: object) -> None:
+    """Change a report as its stage would write it (the lock follows), or `by_hand` after it."""
     path = project / relative
     data = json.loads(path.read_text(encoding="utf-8"))
     for key, value in changes.items():
@@ -69,6 +70,8 @@ def patch_json(project: Path, relative: str, **changes: object) -> None:
         else:
             data[key] = value
     write_json(path, data)
+    if not by_hand:
+        write_lock(project)
 
 
 def set_answer(project: Path, key: str, value: object) -> None:
@@ -190,6 +193,71 @@ ROWS = [
         nothing,
     ),
     Row(17, r"\*\*Demo project\.\*\*", lambda p: set_answer(p, "demo", True), nothing),
+    Row(
+        18,
+        r"consistent with the committed model, split and settings",
+        nothing,
+        remove("reports/pipeline.lock"),
+    ),
+    Row(
+        19,
+        r"\*\*Figures not stated\.\*\* Reports/metrics\.json was changed after `evaluate`",
+        lambda p: patch_json(p, "reports/metrics.json", by_hand=True, test_size=36),
+        nothing,
+    ),
+    Row(13, r"\n- Built an image classification", nothing, remove("reports/pipeline.lock")),
+    Row(13, r"\n- Built an image classification", nothing, lambda p: write_manifest(p, "synth")),
+    Row(7, r"accuracy 0\.873", nothing, remove("reports/pipeline.lock")),
+    Row(
+        20,
+        r"\*\*Synthesized data\.\*\* These numbers were measured on images synthesized",
+        lambda p: write_manifest(p, "synth"),
+        nothing,
+    ),
+    Row(
+        21,
+        r"\(leak-free: |so no source leaks between training and test",
+        lambda p: patch_json(p, "reports/data_quality.json", duplicates_across_groups=0),
+        nothing,
+    ),
+    Row(
+        22,
+        r"Real photographs, before it is measured on them",
+        lambda p: write_manifest(p, "synth"),
+        nothing,
+    ),
+    Row(
+        23,
+        r"share of images read exactly \(all found, no false alarm\)",
+        lambda p: patch_json(
+            p, "reports/metrics.json", metrics={**METRICS["metrics"], "exact_scene_rate": 0.81}
+        ),
+        nothing,
+    ),
+    Row(
+        24,
+        r"changed, not counted \| `src/defect_spotter/empty\.py` \(empty\)",
+        lambda p: (p / "src" / "defect_spotter" / "empty.py").write_text("\n"),
+        nothing,
+    ),
+    Row(
+        25,
+        r"Variants measured",
+        lambda p: write_json(p / "reports" / "experiments" / "a.json", METRICS),
+        lambda p: write_json(p / "reports" / "experiments" / "a.json", dict(METRICS, smoke=True)),
+    ),
+    Row(
+        26,
+        r"\*\*Smoke run\.\*\*",
+        lambda p: patch_json(p, "reports/training.json", smoke=True),
+        nothing,
+    ),
+    Row(
+        13,
+        r"\n- Built an image classification",
+        nothing,
+        lambda p: patch_json(p, "reports/training.json", smoke=True),
+    ),
 ]
 
 

@@ -6,7 +6,8 @@ validated against its schema closed to unknown keys, so a stage that renames, dr
 field fails here until the schema (and pocgen's records) follow. pocgen then reads the project,
 which parses each report into its typed record, and plans a writeup from it. labels.json is
 checked where a real Label Studio writes it (test_labeling.py), deploy.json where pocgen writes it
-(tests/unit/test_deploy_logic.py).
+(tests/unit/test_deploy_logic.py). reports/pipeline.lock, which every stage extends, keeps its
+schema too, and binds the reports to what made them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from report_schemas import strict_problem
 from smoke_project import run_stage, smoke_project
 
@@ -61,3 +63,16 @@ def test_pocgen_reads_the_reports_into_records(pipeline: Path) -> None:
     assert project.quality.items > 0 and project.training.seed == project.seed
     plan = plan_writeup(pipeline)
     assert "model" not in plan.waiting and "results" not in plan.waiting
+
+
+def test_the_lock_keeps_its_schema_and_binds_each_report(pipeline: Path) -> None:
+    lock = yaml.safe_load((pipeline / "reports" / "pipeline.lock").read_text(encoding="utf-8"))
+    assert strict_problem(lock, "pipeline_lock") is None
+    project = load_project(pipeline)
+    assert set(project.evidence.stages) == {"validate", "split", "train", "export", "evaluate"}
+    assert project.withheld("quality") is None
+    # The smoke run's own settings (one short epoch, a tiny model) are all that differ from
+    # params.yaml: the chain holds everywhere else, and a smoke run is never reported anyway.
+    broken = project.evidence.broken(REPORTS["metrics"])
+    assert broken and all("but `train` ran with" in line for line in broken), broken
+    assert project.evidence.drift(REPORTS["metrics"]) == []

@@ -632,6 +632,8 @@ def test_project_data_with_markup_shows_as_text_and_runs_nothing(
     metrics = json.loads((site / "reports/metrics.json").read_text())
     metrics["warnings"] = [MARKUP]
     metrics["baseline"]["name"] = MARKUP
+    # Where the data came from, as evaluate records it: the About panel says so (docs/claims.md).
+    metrics.update(smoke=False, sample_data=False, data_sources={"synth": 3, "folder": 1})
     (site / "reports/metrics.json").write_text(json.dumps(metrics))
 
     with serve_site(site) as url, visit(browser, url) as page:
@@ -641,6 +643,9 @@ def test_project_data_with_markup_shows_as_text_and_runs_nothing(
         expect(page.locator("#scores")).to_contain_text(MARKUP)
         expect(page.locator("#metrics")).to_contain_text(f"Caution: {MARKUP}.")
         expect(page.locator("#metrics")).to_contain_text(f"(baseline, {MARKUP}:")
+        expect(page.locator("#metrics")).to_contain_text(
+            "3 of the 4 images were synthesized by cut-and-paste, not photographed"
+        )
         assert page.locator('img[src="x"], script:not([src])').count() == 0
         # Even markup that reached the page would not run: the CSP blocks inline script.
         page.evaluate(

@@ -17,7 +17,14 @@ import yaml
 from conftest import run_pocgen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from known_artifacts import DEPLOY, METRICS, render, write_json, write_known_artifacts
+from known_artifacts import (
+    DEPLOY,
+    METRICS,
+    render,
+    write_json,
+    write_known_artifacts,
+    write_lock,
+)
 
 from pocgen.errors import PocgenError
 from pocgen.writeup.markers import file_edited, find_regions
@@ -116,7 +123,7 @@ def test_exact_numbers_appear(finished: Path) -> None:
     decisions = section(readme, "decisions")
     assert "`small-cnn`: accuracy 0.873 | majority class: 0.528" in decisions
     assert "`defect` is the weakest class (F1 0.857)" in decisions
-    assert "commit `4f2c9e1`, seed 42" in section(readme, "reproduce")
+    assert "seed 42 and code at commit `4f2c9e1`" in section(readme, "reproduce")
     assert "python -m defect_spotter train" in section(readme, "reproduce")
     assert "Catch defective parts before shipping" in section(readme, "problem")
 
@@ -186,6 +193,7 @@ def test_check_flags_a_stale_readme(finished: Path) -> None:
     assert run_pocgen("writeup", finished, "--check").exit_code == 0
     metrics = dict(METRICS, metrics={"accuracy": 0.9122, "macro_f1": 0.9})
     write_json(finished / "reports" / "metrics.json", metrics)
+    write_lock(finished)  # evaluate ran again: its record follows
     before = (finished / "README.md").read_bytes()
     result = run_pocgen("writeup", finished, "--check")
     assert result.exit_code == 1
@@ -225,6 +233,7 @@ def test_edited_resume_is_refused_unless_forced(finished: Path) -> None:
             headline={"metric": "accuracy", "value": 0.95},
         ),
     )
+    write_lock(finished)  # evaluate ran again: its record follows
     with pytest.raises(PocgenError, match="reports/resume.md"):
         run_writeup(finished)
     assert "A bullet I wrote myself" in resume.read_text(encoding="utf-8")
@@ -394,6 +403,7 @@ def test_writeup_writes_all_files_or_none(finished: Path, immutable, relative: s
         finished / "reports" / "metrics.json",
         dict(METRICS, headline={"metric": "accuracy", "value": 0.95}),
     )
+    write_lock(finished)  # evaluate ran again: its record follows
     immutable(relative)
     before = hashes(finished)
     line = one_line_refusal(finished)
@@ -443,6 +453,7 @@ def test_untouched_project_makes_no_backup(finished: Path) -> None:
         finished / "reports" / "metrics.json",
         dict(METRICS, headline={"metric": "accuracy", "value": 0.95}),
     )
+    write_lock(finished)  # evaluate ran again: its record follows
     result = run_writeup(finished)
     assert "README.md" in result.written and result.backups == [] and backups(finished) == []
 
@@ -475,16 +486,25 @@ def test_contribution_counts_each_scripted_change(finished: Path) -> None:
     data = yaml.safe_load(params.read_text(encoding="utf-8"))
     old_epochs = data["train"]["epochs"]
     data["train"]["epochs"] = old_epochs + 7
+    data["train"]["workers"] = 3  # neither the model nor its measurement changes
     params.write_text(yaml.safe_dump(data), encoding="utf-8")
-    for name in ("scratch", "pretrained"):
-        write_json(finished / "reports" / "experiments" / f"{name}.json", METRICS)
+    write_lock(finished)  # the pipeline ran with them
+    pretrained = dict(METRICS, model={**METRICS["model"], "pretrained": True})
+    experiments = {"scratch": METRICS, "pretrained": pretrained, "scratch2": METRICS}
+    for name, result in experiments.items():
+        write_json(finished / "reports" / "experiments" / f"{name}.json", result)
 
     body = plan_writeup(finished).sections["contribution"].body
     assert "| files added | 1: `src/defect_spotter/augment.py` |" in body
     assert "+4 −1 in 2 files: `src/defect_spotter/augment.py (+2 −0)`" in body
     assert "`src/defect_spotter/train.py (+2 −1)`" in body
     assert f"`train.epochs: {old_epochs} → {old_epochs + 7}`" in body
-    assert "| experiments recorded in `reports/experiments/` | 2: `pretrained`, `scratch` |" in body
+    assert (
+        "| experiments recorded in `reports/experiments/`, each with its own settings | 2: "
+        "`pretrained`, `scratch` |" in body
+    )
+    assert "`train.workers` (changes neither the model nor its measurement)" in body
+    assert "experiment `scratch2` (the same recorded settings as `scratch`)" in body
     assert "| data collected (`data/manifest.csv`) | 240: 240 from a folder of photos |" in body
     assert "240 items: jane 200, omar 40 |" in body
     assert "_Say in your own words" in body

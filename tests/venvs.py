@@ -49,7 +49,8 @@ def uv() -> str:
 
 
 def fresh_venv(folder: Path, project: Path, extras: str = "dev") -> Path:
-    """Create an empty venv at `folder`, install `project[extras]` into it; return its python."""
+    """Create an empty venv at `folder`, install `project[extras]` (`project` alone for no
+    extras) into it; return its python."""
     subprocess.run([uv(), "venv", "--quiet", "--python", sys.executable, str(folder)], check=True)
     python = folder / "bin" / "python"
     install = subprocess.run(
@@ -62,7 +63,7 @@ def fresh_venv(folder: Path, project: Path, extras: str = "dev") -> Path:
             str(python),
             *pip_sources(),
             "-e",
-            f"{project}[{extras}]",
+            f"{project}[{extras}]" if extras else str(project),
         ],
         capture_output=True,
         text=True,

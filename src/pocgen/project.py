@@ -21,11 +21,13 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pocgen.contract import recorded_answers, schema_problem
 from pocgen.errors import PocgenError
+from pocgen.evidence import Evidence, read_evidence
 from pocgen.records import (
     SAMPLE_SOURCE,
     SYNTH_SOURCE,
@@ -124,10 +126,12 @@ class Project:
 
     @property
     def classes(self) -> list[str]:
+        """The classes the model knows, as evaluate recorded them; before a run, the answer
+        (params.yaml, not the answers, is what a stage reads)."""
+        if self.metrics:
+            return list(self.metrics.classes)
         named = self.answers.classes
-        if named is not None:
-            return list(named)
-        return list(self.metrics.classes) if self.metrics else []
+        return list(named) if named is not None else []
 
     @property
     def image_task(self) -> bool:
@@ -149,19 +153,43 @@ class Project:
     def report_command(self, report: str) -> str:
         return self.command(REPORTS[report].stage)
 
+    # --- evidence: are the reports bound to what made them? --------------------------------
+
+    @cached_property
+    def evidence(self) -> Evidence:
+        """The stages' records (reports/pipeline.lock, or dvc.lock), checked on first use."""
+        return read_evidence(self.root, self.package)
+
+    def withheld(self, report: str) -> str | None:
+        """Why the figures of `report` ('metrics', 'training', 'quality') may not be stated: the
+        first broken link of the chain from the committed model, split and settings to the
+        report, in one line; None when it holds, or when the report does not exist yet."""
+        if getattr(self, report) is None:
+            return None
+        broken = self.evidence.broken(REPORTS[report].path)
+        return broken[0] if broken else None
+
+    @property
+    def results_withheld(self) -> str | None:
+        """Why reports/metrics.json's figures are never stated nor credited; None when bound."""
+        return self.withheld("metrics")
+
     # --- results -----------------------------------------------------------------------------
 
     @property
     def headline(self) -> Headline | None:
-        """The measured headline; None before evaluate, or where its value is undefined."""
-        if self.metrics is None or self.metrics.headline.value is None:
+        """The measured headline; None before evaluate, where its value is undefined, or where
+        its chain is broken (`results_withheld`): a figure nothing binds is never stated."""
+        if self.metrics is None or self.metrics.headline.value is None or self.results_withheld:
             return None
         return self.metrics.headline
 
     @property
     def baseline_value(self) -> float | None:
         """The baseline's value of the headline metric."""
-        return self.metrics.baseline_headline if self.metrics else None
+        if self.metrics is None or self.results_withheld:
+            return None
+        return self.metrics.baseline_headline
 
     @property
     def target(self) -> Target | None:
@@ -170,8 +198,9 @@ class Project:
 
     @property
     def target_measured(self) -> float | None:
-        """The target metric's value on the test split, when evaluate measured it."""
-        if self.target is None or self.metrics is None:
+        """The target metric's value on the test split, when evaluate measured it (and its
+        chain holds)."""
+        if self.target is None or self.metrics is None or self.results_withheld:
             return None
         return self.metrics.values.get(self.target.metric)
 
@@ -204,6 +233,50 @@ class Project:
     @property
     def seed(self) -> int | None:
         return self.training.seed if self.training else None
+
+    def distinct_experiments(self) -> tuple[dict[str, Metrics], dict[str, str]]:
+        """The experiments that count, and why each other one does not.
+
+        An experiment counts once it has a measured headline, is not a `--smoke` run, and
+        differs from every earlier one (by name) in a recorded setting: the model, its weights,
+        the training settings and seed, the epochs run, the split sizes. A byte-identical copy,
+        or a rerun with the same settings, is the same experiment.
+        """
+        counted: dict[str, Metrics] = {}
+        not_counted: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for name, result in self.experiments.items():
+            signature = result.settings_signature()
+            if result.smoke:
+                not_counted[name] = "a --smoke run"
+            elif result.headline.value is None:
+                not_counted[name] = "no headline measured"
+            elif signature in seen:
+                not_counted[name] = f"the same recorded settings as `{seen[signature]}`"
+            else:
+                seen[signature] = name
+                counted[name] = result
+        return counted, not_counted
+
+    @property
+    def data_provenance(self) -> Literal["sample", "synth"] | None:
+        """Where the data behind the results came from when a reader must be told: the
+        built-in sample, or images synthesized by cut-and-paste; None for collected data."""
+        if self.sample_results:
+            return "sample"
+        sources = self.source_counts()
+        if sources.get(SYNTH_SOURCE) or (self.metrics and self.metrics.sources.get(SYNTH_SOURCE)):
+            return "synth"
+        return None
+
+    @property
+    def leak_free(self) -> bool:
+        """Whether "leak-free splits" is true: no item is a cut-and-paste of pieces that also
+        appear in other splits (synthesized images share their cut-outs across splits), and
+        no copy group spans two source groups (the quality report's count)."""
+        if self.source_counts().get(SYNTH_SOURCE):
+            return False
+        return not (self.quality and self.quality.duplicates_across_groups)
 
     @property
     def deployed_ui(self) -> str | None:

@@ -9,6 +9,7 @@ optional is `None` (or empty) here when the report leaves it out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,6 +144,8 @@ class Metrics:
     model: ModelInfo | None = None
     run: RunInfo = field(default_factory=RunInfo)
     figures: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)  # manifest items per source
+    settings: dict[str, Any] = field(default_factory=dict)  # `train` settings used, and seed
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Metrics:
@@ -192,7 +195,26 @@ class Metrics:
             model=ModelInfo.parse(data.get("model")),
             run=RunInfo.parse(data.get("training")),
             figures={str(k): str(v) for k, v in (data.get("figures") or {}).items()},
+            sources={str(k): int(v) for k, v in (data.get("data_sources") or {}).items()},
+            settings={
+                key: value
+                for key, value in (data.get("training") or {}).items()
+                if key in ("params", "seed")
+            },
         )
+
+    def settings_signature(self) -> str:
+        """What a run varied, as recorded: the model and its weights, the training settings and
+        seed (new records), the epochs run and the split sizes. Two experiments with the same
+        signature are the same experiment."""
+        model = self.model or ModelInfo()
+        recorded = {
+            "model": [model.name, model.pretrained],
+            "epochs": self.run.epochs,
+            "splits": self.splits,
+            **self.settings,
+        }
+        return json.dumps(recorded, sort_keys=True, default=str)
 
     def weakest_class(self) -> tuple[str, str, float] | None:
         """(class, measure, score) of the class scoring lowest on F1, else AP@0.5, else recall;

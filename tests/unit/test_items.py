@@ -152,15 +152,38 @@ def test_model_beats_baseline(finished: ProjectFiles) -> None:
         "`python -m defect_spotter export`",
     )
     finished.write("models/model.onnx", "onnx")
+    finished.lock()  # export and evaluate ran on it
     assert grade(finished, "model_beats_baseline") == ("pass", "accuracy 0.873 vs baseline 0.528")
     assert grade(finished, "model_beats_baseline", threshold=0.4)[0] == "fail"
 
 
-def test_a_smoke_run_never_passes(finished: ProjectFiles) -> None:
-    finished.write("models/model.onnx", "onnx")
+def test_a_smoke_run_never_reaches_a_grade(finished: ProjectFiles) -> None:
+    """Today an `evaluate --smoke` run (8 test items) warns, half the credit; now it fails."""
+    for name in ("models/model.onnx", "Makefile", "pyproject.toml", "params.yaml"):
+        finished.write(name, "x\n")
     finished.report("training", smoke=True)
-    status, evidence = grade(finished, "model_beats_baseline")
-    assert status == "warn" and "from a --smoke run" in evidence
+    for check in ("model_beats_baseline", "success_metric", "reproducible"):
+        status, evidence = grade(finished, check, threshold=0.5)
+        assert status == "fail" and "from a --smoke run" in evidence, check
+
+
+def test_edited_metrics_are_never_credited(finished: ProjectFiles) -> None:
+    """Today: accuracy 0.000 -> 0.91 by hand passes the model and target items. Now: both fail,
+    naming the edit, and so does reproducible."""
+    for name in ("models/model.onnx", "Makefile", "pyproject.toml"):
+        finished.write(name, "x\n")
+    finished.write("params.yaml", "seed: 42\n")
+    finished.lock()
+    assert grade(finished, "success_metric", threshold=0.85)[0] == "pass"
+    path = finished.root / "reports" / "metrics.json"
+    path.write_text(path.read_text().replace("0.8731", "0.9100"), encoding="utf-8")
+    for check in ("model_beats_baseline", "success_metric", "reproducible"):
+        status, evidence = grade(finished, check)
+        assert status == "fail", check
+        assert evidence == (
+            "not credited: reports/metrics.json was changed after `evaluate` wrote it (edited, "
+            "or replaced by hand): rerun `python -m defect_spotter evaluate`"
+        )
 
 
 def test_model_without_baseline_or_metrics(files: ProjectFiles) -> None:
@@ -344,14 +367,21 @@ def test_the_templates_example_problem_is_not_the_users(finished: ProjectFiles) 
 def test_reproducible(finished: ProjectFiles) -> None:
     status, evidence = grade(finished, "reproducible")
     assert status == "fail" and evidence.startswith("missing: params.yaml, Makefile")
-    for name in ("params.yaml", "Makefile", "pyproject.toml", "data/splits/train.csv"):
+    for name in ("Makefile", "pyproject.toml"):
         finished.write(name, "x\n")
+    finished.write("params.yaml", "seed: 42\n")
+    finished.lock()
+    # The data are not here (as in a clone): bound by the records, evaluate not run again.
     assert grade(finished, "reproducible") == (
         "pass",
-        "params.yaml, Makefile, splits; results from commit 4f2c9e1",
+        "consistent with the committed model, split and settings (reports/pipeline.lock); "
+        "evaluate not run again (the data are not in this copy); code at commit 4f2c9e1",
     )
     finished.report("training", git_commit=None).report("metrics", training={})
     assert grade(finished, "reproducible")[0] == "warn"
+    (finished.root / "reports" / "pipeline.lock").unlink()
+    status, evidence = grade(finished, "reproducible")
+    assert status == "fail" and evidence.startswith("not credited: no reports/pipeline.lock")
 
 
 def test_own_contribution_without_a_recorded_template(finished: ProjectFiles) -> None:
@@ -365,14 +395,33 @@ def test_experiments_compared(finished: ProjectFiles) -> None:
     finished.write("reports/experiments/scratch.json", METRICS)
     assert grade(finished, "experiments_compared")[0] == "fail"
     head = {"metric": "accuracy", "value": 0.9}
-    finished.write("reports/experiments/pretrained.json", dict(METRICS, headline=head))
+    pretrained = {**METRICS["model"], "pretrained": True}
+    finished.write(
+        "reports/experiments/pretrained.json", dict(METRICS, headline=head, model=pretrained)
+    )
     assert grade(finished, "experiments_compared") == (
         "pass",
         "2 experiments compared: pretrained accuracy 0.900, scratch accuracy 0.873",
     )
     other = {"metric": "macro_f1", "value": 0.8}
-    finished.write("reports/experiments/other.json", dict(METRICS, headline=other))
+    epochs = {**METRICS["training"], "epochs": 30}
+    finished.write("reports/experiments/other.json", dict(METRICS, headline=other, training=epochs))
     assert grade(finished, "experiments_compared")[0] == "warn"
+
+
+def test_duplicate_and_smoke_experiments_do_not_count(finished: ProjectFiles) -> None:
+    """Today two byte-identical copies of one run pass "at least 2 experiments". Now they are
+    one experiment; a rerun with the same settings and a smoke run do not count either."""
+    finished.write("reports/experiments/a.json", METRICS)
+    finished.write("reports/experiments/b.json", METRICS)
+    finished.write("reports/experiments/c.json", dict(METRICS, created_at="2027-01-01"))
+    finished.write("reports/experiments/d.json", dict(METRICS, smoke=True, test_size=8))
+    status, evidence = grade(finished, "experiments_compared")
+    assert status == "fail"
+    assert evidence.startswith(
+        "1 distinct experiments in reports/experiments/ (min 2); not counted: b (the same "
+        "recorded settings as `a`), c (the same recorded settings as `a`), d (a --smoke run)"
+    )
 
 
 def test_environment_locked(finished: ProjectFiles) -> None:
@@ -523,3 +572,24 @@ def test_one_context_runs_each_check_once_for_several_rubrics(
         report = grade_rubric(context, Grading(rubric), console=Console(file=io.StringIO()))
         assert report.passed and report.score == 1
     assert calls == [None]
+
+
+def test_synthesized_only_results_prove_the_pipeline_not_the_model(finished: ProjectFiles) -> None:
+    """Every item made by `collect synth`, the test split too: the results, the deploy and the
+    resume earn nothing (the data and labels items warn, as synthesized)."""
+    for name in ("models/model.onnx", "Makefile", "pyproject.toml", "params.yaml"):
+        finished.write(name, "x\n")
+    finished.manifest("synth", 240).lock()
+    for check in ("model_beats_baseline", "success_metric", "reproducible", "deployed"):
+        status, evidence = grade(finished, check, threshold=0.5)
+        assert status == "fail", check
+        assert "every item was synthesized by cut-and-paste, the test split too" in evidence
+
+
+def test_a_deployed_demo_of_the_sample_earns_nothing(finished: ProjectFiles) -> None:
+    finished.manifest("sample", 20)
+    status, evidence = grade(finished, "deployed")
+    assert status == "fail" and evidence.startswith(
+        "live at https://huggingface.co/spaces/jane/defect-spotter, but the data are only the "
+        "built-in sample"
+    )

@@ -115,8 +115,27 @@ def test_labels_bullet_without_people_keeps_the_quality_check(finished: ProjectF
 
 
 def test_synthesized_data_is_named_as_such(finished: ProjectFiles) -> None:
+    """Mixed in with collected photos, synthesized items are named; synthesized only, the model
+    was measured on the synthesizer's scenes: no bullet claims it, the card and blog say so."""
     finished.manifest("synth", 3)
-    assert "on 3 images synthesized by cut-and-paste" in bullets(finished)[0]
+    assert bullets(finished) == []
+    project = finished.load()
+    assert "synthesized by cut-and-paste, the test split too" in (
+        outputs.no_resume_reason(project) or ""
+    )
+    assert "**Synthesized data.**" in outputs.model_card(project, README)
+    assert "**Synthesized data.**" in (outputs.blog_post(project, README) or "")
+    assert "Real photographs, before it is measured on them" in outputs.model_card(project, README)
+    rows = [
+        [f"{s}/{i}.jpg", s, f"g{s}{i}", "2026", "x", "own"]
+        for s in ("synth", "folder")
+        for i in range(3)
+    ]
+    finished._csv("data/manifest.csv", ["item", "source", "group", "collected_at", "x", "y"], rows)
+    assert (
+        "on 6 images (3 synthesized by cut-and-paste, 3 from a folder of photos)"
+        in bullets(finished)[0]
+    )
 
 
 def card(files: ProjectFiles, text: str = README) -> tuple[dict, str]:
@@ -172,7 +191,16 @@ def test_the_blog_draft(finished: ProjectFiles) -> None:
     assert "My success target was accuracy ≥ 0.9: not met yet (0.873)." in text
     assert f"The Gradio demo is online: {URL}" in text
     assert "## What I learned\n\n**TODO (author):**" in text
-    assert "checked them for duplicates and broken files and split them" in text
+    # One copy group of the known quality report spans two sources: the split is not leak-free,
+    # so the draft does not say it is.
+    assert "checked them for duplicates and broken files." in text
+    assert "no source leaks" not in text
+
+
+def test_the_blog_claims_leak_free_splits_only_where_true(finished: ProjectFiles) -> None:
+    finished.report("quality", duplicates_across_groups=0)
+    text = outputs.blog_post(finished.load(), README) or ""
+    assert "split them so no source leaks between training and test" in text
 
 
 def test_no_blog_for_a_demo(finished: ProjectFiles) -> None:

@@ -230,7 +230,10 @@ def test_demo_shows_screenshots(finished: ProjectFiles) -> None:
 
 def test_reproduce_names_commit_seed_and_the_data_command(finished: ProjectFiles) -> None:
     body = sections.reproduce(finished.load()).body
-    assert "The results above came from commit `4f2c9e1`, seed 42;" in body
+    assert (
+        "The results above are consistent with the committed model, split and settings, seed "
+        "42 and code at commit `4f2c9e1`;" in body
+    )
     assert "python -m defect_spotter collect --help   # bring your own data" in body
     assert "python -m defect_spotter label pull   # after labeling" in body
 
@@ -238,8 +241,9 @@ def test_reproduce_names_commit_seed_and_the_data_command(finished: ProjectFiles
 def test_reproduce_before_anything_ran(files: ProjectFiles) -> None:
     body = sections.reproduce(files.answers(labeling="none").load()).body
     assert "python -m defect_spotter sample   # the generated sample data" in body
-    assert "label" not in body and body.endswith(
-        "Every setting lives in `params.yaml`, and each stage logs the values it used."
+    assert "label pull" not in body and body.endswith(
+        "Every setting lives in `params.yaml`, and each stage records the files it read and "
+        "wrote and the settings it used in `reports/pipeline.lock`."
     )
 
 
@@ -285,10 +289,12 @@ def test_contribution_rows_list_each_kind_of_change() -> None:
     assert rows["files added"].startswith("10: `src/f0.py`") and rows["files added"].endswith(
         "and 2 more"
     )
-    assert rows["code lines changed in `src/`, `app/`, `notebooks/`"] == (
+    assert rows["code lines changed (spacing and blank lines not counted)"] == (
         "+3 −1 in 1 files: `src/a.py (+3 −1)`"
     )
-    assert rows["settings changed in `params.yaml`"] == "`train.epochs: 10 → 20`"
+    assert rows["settings changed in `params.yaml` and used by a recorded run"] == (
+        "`train.epochs: 10 → 20`"
+    )
     assert rows["data collected (`data/manifest.csv`)"] == "30: 30 from a folder of photos"
     assert rows["labels made by people (Label Studio, `reports/labels.json`)"] == (
         "20 items: jane 20"

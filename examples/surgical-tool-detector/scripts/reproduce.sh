@@ -6,8 +6,8 @@
 #   scripts/reproduce.sh --fresh   # first deletes data/ (raw, interim, labels, splits)
 #
 # Needs the project installed (pip install -e '.[dev]') and pocgen on PATH for the last step.
-# PYTHON=path/to/python picks another interpreter. About 15 minutes on 2 quiet CPU cores, 12 of
-# them training.
+# PYTHON=path/to/python picks another interpreter. Training takes most of the time:
+# reports/training.json records how long it took on the machine that ran it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python}"

@@ -46,7 +46,7 @@ from pocgen.check.rubric import RubricItem, _number
 from pocgen.contract import recorded_answers
 from pocgen.errors import PocgenError
 from pocgen.project import Project
-from pocgen.writeup.contribution import Contribution, compare, measure, pristine
+from pocgen.writeup.contribution import Contribution, measure, pristine
 
 EXERCISE_KEYS = ("id", "title", "function", "hint", "tests", "weight", "required", "tasks")
 LINE_LENGTH = 100  # the generated project's ruff line length
@@ -400,14 +400,11 @@ def as_handed_out(render: Path, exercises: Sequence[Exercise]) -> Iterator[Path]
 def contribution_as_handed_out(project: Project, exercises: Sequence[Exercise]) -> Contribution:
     """The student's contribution measured against the project as handed out: the stubs are
     pocgen's doing, so only what the student wrote in their place counts."""
-    measured = measure(project)
     render, _, _ = pristine(project.root)
     if render is None or not exercises:
-        return measured
+        return measure(project)
     with as_handed_out(render, exercises) as baseline:
-        against = compare(project.root, baseline)
-    measured.files_added, measured.lines = against.files_added, against.lines
-    measured.settings = against.settings
+        measured = measure(project, against=baseline)
     measured.template = f"{measured.template}, exercises stubbed"
     return measured
 

@@ -63,10 +63,11 @@ class Grading:
         """What the checks read `project` through: the answers the course locked, and its
         contribution measured against the project as handed out (the stubs are pocgen's doing:
         only what the student wrote in their place counts)."""
+        run_code = not self.static
         if not self.exercises:
-            return Context(project, self.locked)
+            return Context(project, self.locked, run_code=run_code)
         measure = partial(contribution_as_handed_out, exercises=self.exercises)
-        return Context(project, self.locked, measure)
+        return Context(project, self.locked, measure, run_code=run_code)
 
     def check_trust(self) -> None:
         """A rubric from the network runs its commands only with --trust."""

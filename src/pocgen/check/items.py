@@ -57,7 +57,8 @@ class Context:
 
     `locked` holds the answers a course locked; `measure_contribution` measures the user's own
     work (a course with exercises measures it against the project as handed out, stubs included:
-    see `Grading.context`).
+    see `Grading.context`); `run_code` is False under `--static`, so `reproducible` binds the
+    figures by their records without running evaluate again.
     """
 
     def __init__(
@@ -65,11 +66,13 @@ class Context:
         project: Project,
         locked: dict[str, Any] | None = None,
         measure_contribution: Callable[[Project], Contribution] = measure,
+        run_code: bool = True,
     ) -> None:
         self.project = project
         self.root = project.root
         self.locked = locked or {}
         self._measure_contribution = measure_contribution
+        self.run_code = run_code  # False under --static: no check runs the project's code
         self._verdicts: dict[tuple[str, float | None], Verdict] = {}
 
     def verdict(self, check: str, threshold: float | None) -> Verdict:
@@ -102,6 +105,28 @@ class Context:
                 f"`{self.run('collect')}` and rerun the pipeline"
             )
         return None
+
+    @cached_property
+    def copied_from(self) -> str | None:
+        """Why the project's own work is a copy of the shipped flagship, or None: most of what
+        is written on top of the template is the flagship's (cohort.py's winnowed fingerprints;
+        the flagship itself, graded where it ships, is not a copy of itself)."""
+        from pocgen.check import cohort
+
+        flagship = cohort.flagship_root()
+        if flagship is None or flagship.resolve() == self.root.resolve():
+            return None
+        mine = cohort.fingerprint(self.root)
+        if mine.not_compared or len(mine.hashes) < cohort.MIN_FINGERPRINTS:
+            return None
+        theirs = cohort.fingerprint(flagship)
+        share = len(mine.hashes & theirs.hashes) / len(mine.hashes)
+        if share < cohort.SIMILAR:
+            return None
+        return (
+            f"a copy of the shipped flagship (examples/surgical-tool-detector): {share:.0%} of "
+            "what is written on top of the template is the flagship's"
+        )
 
     def run(self, stage: str) -> str:
         return self.project.command(stage)
@@ -202,6 +227,9 @@ def data_quality(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "fail", f"quality of data that is not yours: {ctx.not_own_work}", "not-own-work"
         )
+    withheld = ctx.project.withheld("quality")
+    if withheld:
+        return Verdict("fail", f"not credited: {withheld}", "chain-broken")
     if quality.blocking_reasons:
         return Verdict(
             "fail",
@@ -293,27 +321,33 @@ def labels(ctx: Context, threshold: float | None) -> Verdict:
 
 
 def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
-    """The headline metric beats the baseline's by more than `threshold` (default 0)."""
+    """The headline metric beats the baseline's by more than `threshold` (default 0), on results
+    of the user's own data, not from a `--smoke` run, bound to the committed model, split and
+    settings (reports/pipeline.lock)."""
     margin = threshold if threshold is not None else 0.0
-    best = ctx.project.headline
-    if best is None or best.value is None:
+    metrics = ctx.project.metrics
+    if metrics is None or metrics.headline.value is None:
         return Verdict(
             "fail",
             f"no reports/metrics.json: run `{ctx.run('train')}` then `{ctx.run('evaluate')}`",
             "no-metrics",
         )
-    key, value, base = best.metric, best.value, ctx.project.baseline_value
-    if base is None:
-        return Verdict(
-            "fail",
-            f"metrics.json has no baseline {metric_name(key)}: rerun `{ctx.run('evaluate')}`",
-            "no-baseline",
-        )
+    key, value = metrics.headline.metric, metrics.headline.value
     if ctx.not_own_work:
         return Verdict(
             "fail",
             f"{metric_name(key)} {number(value)} measured, but {ctx.not_own_work}",
             "not-own-work",
+        )
+    unbound = _not_creditable(ctx)
+    if unbound:
+        return unbound
+    base = ctx.project.baseline_value
+    if base is None:
+        return Verdict(
+            "fail",
+            f"metrics.json has no baseline {metric_name(key)}: rerun `{ctx.run('evaluate')}`",
+            "no-baseline",
         )
     onnx = (ctx.root / "models" / "model.onnx").exists()
     evidence = f"{metric_name(key)} {number(value)} vs baseline {number(base)}"
@@ -323,11 +357,34 @@ def model_beats_baseline(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "warn", f"{evidence}; no models/model.onnx: run `{ctx.run('export')}`", "no-onnx"
         )
+    return Verdict("pass", evidence, "beats-baseline")
+
+
+def _not_creditable(ctx: Context) -> Verdict | None:
+    """The fail verdict for results that are never credited: a `--smoke` run, figures whose
+    chain from the committed model, split and settings is broken (one line naming the link), or
+    a model measured only on images the synthesizer made."""
     if ctx.project.smoke:
         return Verdict(
-            "warn", f"{evidence}, from a --smoke run: run `{ctx.run('train')}`", "smoke-run"
+            "fail",
+            f"from a --smoke run, which only tests the pipeline: run `{ctx.run('train')}`, "
+            f"`{ctx.run('export')}` and `{ctx.run('evaluate')}` without it",
+            "smoke-run",
         )
-    return Verdict("pass", evidence, "beats-baseline")
+    withheld = ctx.project.results_withheld
+    if withheld:
+        return Verdict("fail", f"not credited: {withheld}", "chain-broken")
+    if ctx.project.synth_only:
+        return Verdict("fail", f"not credited: {SYNTHESIZED_ONLY}", "synthesized-only")
+    return None
+
+
+# Why results measured on cut-and-paste images alone prove the pipeline, not the model.
+SYNTHESIZED_ONLY = (
+    "every item was synthesized by cut-and-paste, the test split too: the model is measured on "
+    "the synthesizer's scenes, not on the problem's; collect real photos, at least for the test "
+    "split"
+)
 
 
 def success_metric(ctx: Context, threshold: float | None) -> Verdict:
@@ -350,6 +407,9 @@ def success_metric(ctx: Context, threshold: float | None) -> Verdict:
     evidence = f"{metric_name(key)} {number(float(measured))}, target {value:g}"
     if ctx.not_own_work:
         return Verdict("fail", f"{evidence}, but {ctx.not_own_work}", "not-own-work")
+    unbound = _not_creditable(ctx)
+    if unbound:
+        return unbound
     return Verdict(
         "pass" if measured >= value else "fail",
         evidence,
@@ -416,9 +476,16 @@ def app_starts(ctx: Context, threshold: float | None) -> Verdict:
 
 
 def deployed(ctx: Context, threshold: float | None) -> Verdict:
-    """A Space URL is recorded in reports/deploy.json by `pocgen deploy`."""
-    if ctx.project.deploy is not None:
-        return Verdict("pass", f"live at {ctx.project.deploy.url}", "deployed")
+    """A Space URL is recorded in reports/deploy.json by `pocgen deploy`, for a model of the
+    user's own results: a demo of the template's example or the built-in sample, or of a model
+    measured on synthesized images only, is online but proves nothing of the user's."""
+    deploy = ctx.project.deploy
+    if deploy is not None and ctx.not_own_work:
+        return Verdict("fail", f"live at {deploy.url}, but {ctx.not_own_work}", "not-own-work")
+    if deploy is not None and ctx.project.synth_only:
+        return Verdict("fail", f"live at {deploy.url}, but {SYNTHESIZED_ONLY}", "synthesized-only")
+    if deploy is not None:
+        return Verdict("pass", f"live at {deploy.url}", "deployed")
     if ctx.project.answers.get("deploy") == "none":
         return Verdict(
             "warn", "`deploy: none` in the answers: the demo is not online", "deploy-none"
@@ -614,15 +681,17 @@ def eda(ctx: Context, threshold: float | None) -> Verdict:
     )
 
 
+# A metric evaluate gives again may differ by float noise (another CPU, another BLAS): no more.
+RERUN_TOLERANCE = 1e-3
+
+
 def reproducible(ctx: Context, threshold: float | None) -> Verdict:
-    """Settings, commands, splits and the commit behind the results are all in the repository."""
-    needed = [
-        "params.yaml",
-        "Makefile",
-        "pyproject.toml",
-        "data/splits/train.csv",
-        "reports/training.json",
-    ]
+    """The results are bound to what made them: settings, commands and the records of every stage
+    are in the repository, and reports/pipeline.lock ties the figures to the committed model,
+    split and settings. Where the data are present (and the check may run the project's code),
+    evaluate runs again on the committed ONNX model and test split and must give the same
+    metrics."""
+    needed = ["params.yaml", "Makefile", "pyproject.toml", "reports/training.json"]
     absent = [name for name in needed if not (ctx.root / name).exists()]
     if absent:
         return Verdict("fail", "missing: " + ", ".join(absent), "files-missing")
@@ -630,20 +699,70 @@ def reproducible(ctx: Context, threshold: float | None) -> Verdict:
         return Verdict(
             "fail", f"the results reproduced are not yours: {ctx.not_own_work}", "not-own-work"
         )
-    commit = ctx.project.run.git_commit
-    if not commit:
+    if ctx.project.metrics is None:
         return Verdict(
-            "warn", "results not tied to a git commit (commit before training)", "no-commit"
+            "fail", f"no results to reproduce: run `{ctx.run('evaluate')}`", "no-metrics"
         )
+    unbound = _not_creditable(ctx)
+    if unbound:
+        return unbound
+    bound = "consistent with the committed model, split and settings (reports/pipeline.lock)"
+    commit = ctx.project.run.git_commit
+    stage = ctx.project.evidence.maker("reports/metrics.json")
+    inputs = [dep.path for dep in stage.deps] if stage else []
+    here = inputs and all((ctx.root / path).exists() for path in inputs)
+    if not ctx.run_code or not here or stage is None:
+        why = "--static runs no code" if here else "the data are not in this copy"
+        status: Status = "pass" if commit else "warn"
+        tail = f"; code at commit {commit}" if commit else "; not tied to a git commit"
+        return Verdict(
+            status,
+            f"{bound}; evaluate not run again ({why}){tail}",
+            "reproducible" if commit else "no-commit",
+        )
+    rerun = probes.rerun_evaluation(ctx.root, stage.cmd, project_python(ctx.root))
+    if rerun.metrics is None:
+        return Verdict(
+            "fail",
+            f"`{stage.cmd}` could not run again: {rerun.outcome.evidence}",
+            "rerun-failed",
+            rerun.outcome.tail,
+        )
+    differs = _differences(ctx.project.metrics.values, rerun.metrics.get("metrics") or {})
+    if differs:
+        return Verdict(
+            "fail",
+            f"evaluate run again gives {differs}: the figures do not come from this model and "
+            "split",
+            "rerun-differs",
+        )
+    measured = len(ctx.project.metrics.values)
     return Verdict(
-        "pass", f"params.yaml, Makefile, splits; results from commit {commit}", "reproducible"
+        "pass",
+        f"{bound}; evaluate run again on the committed model and test split gave the same "
+        f"{measured} metrics" + (f"; code at commit {commit}" if commit else ""),
+        "reproduced",
     )
 
 
+def _differences(recorded: dict[str, float | None], again: dict[str, Any]) -> str:
+    """'accuracy 0.812 (metrics.json: 0.873)' for each metric that moved, or ''."""
+    moved = []
+    for key, value in recorded.items():
+        new = again.get(key)
+        same = value is None and new is None
+        if not same and (value is None or new is None or abs(float(new) - value) > RERUN_TOLERANCE):
+            moved.append(f"{metric_name(key)} {number(new)} (metrics.json: {number(value)})")
+    return ", ".join(moved)
+
+
 def own_contribution(ctx: Context, threshold: float | None) -> Verdict:
-    """At least `threshold` (default 3) measured changes on top of the template: each file added,
-    each code file changed, each setting changed, each experiment, plus one for collected data and
-    one for labels made by people (the writeup's "What I built on top of the template")."""
+    """At least `threshold` (default 3) measured changes on top of the template, as git sees the
+    files: each file added (images together count once), each code file changed, each setting a
+    recorded run used, each distinct experiment, plus one for collected data and one for labels
+    made by people (the writeup's "What I built on top of the template"). Empty files, copies,
+    renames, spacing, settings never run and duplicate experiments earn nothing; a copy of the
+    shipped flagship earns nothing at all."""
     minimum = int(threshold if threshold is not None else 3)
     found = ctx.contribution
     parts = [
@@ -654,14 +773,28 @@ def own_contribution(ctx: Context, threshold: float | None) -> Verdict:
         f"{number(sum(found.collected.values()))} items collected",
         f"{number(sum(found.labeled_by_people.values()))} labeled by people",
     ]
+    ignored = (
+        len(found.not_credited)
+        + len(found.settings_not_credited)
+        + len(found.experiments_not_credited)
+    )
+    if ignored:
+        parts.append(f"{ignored} not counted: empty, copied, renamed, spacing only or never run")
     basis = (
         f"against {found.template}"
         if found.template
         else f"files and code not compared: {found.not_rendered}"
     )
     evidence = f"{found.count} changes ({', '.join(parts)}; {basis}), min {minimum}"
+    if ctx.copied_from:
+        return Verdict("fail", f"{ctx.copied_from}: only work of your own counts", "copied")
     if found.untouched and found.template:
-        return Verdict("fail", f"nothing on top of the template yet ({basis})", "untouched")
+        nothing = f"nothing on top of the template yet ({basis})"
+        if ignored:
+            nothing = (
+                f"nothing counted on top of the template yet ({', '.join(parts[-1:])}; {basis})"
+            )
+        return Verdict("fail", nothing, "untouched")
     return Verdict(
         "pass" if found.count >= minimum else "fail",
         evidence,
@@ -699,30 +832,32 @@ def placeholders(ctx: Context, threshold: float | None) -> Verdict:
 
 
 def experiments_compared(ctx: Context, threshold: float | None) -> Verdict:
-    """At least `threshold` (default 2) experiments in reports/experiments/*.json, each with a
-    headline on the same metric, so they can be compared."""
+    """At least `threshold` (default 2) experiments in reports/experiments/*.json that count:
+    measured, not `--smoke` runs, each differing from the others in a recorded setting (a copy or
+    a rerun counts once), with headlines on the same metric, so they can be compared."""
     minimum = int(threshold if threshold is not None else 2)
-    scored = {
-        name: result.headline
-        for name, result in ctx.project.experiments.items()
-        if result.headline.value is not None
-    }
+    counted, not_counted = ctx.project.distinct_experiments()
+    scored = {name: result.headline for name, result in counted.items()}
     metrics = {head.metric for head in scored.values()}
     listed = ", ".join(
         f"{name} {metric_name(h.metric)} {number(h.value)}" for name, h in scored.items()
     )
+    skipped = "; not counted: " + ", ".join(f"{n} ({why})" for n, why in not_counted.items())
+    skipped = skipped if not_counted else ""
     if len(scored) < minimum:
         return Verdict(
             "fail",
-            f"{len(scored)} experiments with a headline in reports/experiments/ (min {minimum}): "
+            f"{len(scored)} distinct experiments in reports/experiments/ (min {minimum}){skipped}: "
             "copy reports/metrics.json there after each variant you train",
             "too-few-experiments",
         )
     if len(metrics) > 1:
         return Verdict(
-            "warn", f"experiments measured on different metrics: {listed}", "different-metrics"
+            "warn",
+            f"experiments measured on different metrics: {listed}{skipped}",
+            "different-metrics",
         )
-    return Verdict("pass", f"{len(scored)} experiments compared: {listed}", "compared")
+    return Verdict("pass", f"{len(scored)} experiments compared: {listed}{skipped}", "compared")
 
 
 def environment_locked(ctx: Context, threshold: float | None) -> Verdict:

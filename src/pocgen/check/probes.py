@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pocgen.project import project_python
 
@@ -168,6 +170,37 @@ def run_notebooks(root: Path, notebooks: list[Path], python: str, timeout: float
     if outcome.evidence.startswith(MISSING_PACKAGE):
         outcome.missing = outcome.evidence.removeprefix(MISSING_PACKAGE).strip()
     return outcome
+
+
+@dataclass
+class Rerun:
+    """`evaluate` run again: whether it ran, its last line, and the metrics it wrote."""
+
+    outcome: Outcome
+    metrics: dict[str, Any] | None
+
+
+def rerun_evaluation(root: Path, command: str, python: str, timeout: float = 900) -> Rerun:
+    """Run the project's own evaluate again, as its record says it ran, on a scratch copy.
+
+    The committed ONNX model is measured on the test split a second time with the project's
+    interpreter, so the figures in reports/metrics.json are proved by a run, not only bound by
+    hashes. The copy keeps the user's reports untouched whatever evaluate writes.
+    """
+    arguments = shlex.split(command)[1:]  # `python -m <package> evaluate ...`: our interpreter
+    with tempfile.TemporaryDirectory(prefix="pocgen-rerun-") as scratch:
+        copy = Path(scratch) / root.name
+        shutil.copytree(root, copy, ignore=NOT_COPIED, symlinks=True)
+        (copy / "reports" / "metrics.json").unlink(missing_ok=True)
+        source = str(copy / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
+        env = {**os.environ, "PYTHONPATH": source, "MPLBACKEND": "Agg"}
+        outcome = run_command([python, *arguments], copy, timeout, env=env)
+        written = copy / "reports" / "metrics.json"
+        try:
+            metrics = json.loads(written.read_text(encoding="utf-8")) if outcome.ok else None
+        except (OSError, ValueError):
+            metrics = None
+    return Rerun(outcome, metrics)
 
 
 def notebook_outputs(path: Path) -> str:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pocgen.errors import PocgenError
+from pocgen.templating.git_config import git_listed
 
 STAGING_DIR = Path(".pocgen/staging")
 JOB_DIR = ".pocgen"
@@ -54,37 +53,6 @@ class StagedProject:
 
     def describe(self) -> str:
         return f"{len(self.files):,} files, {self.size / 1e6:,.1f} MB"
-
-
-def _git(project: Path, *args: str, git_dir: Path | None = None) -> subprocess.CompletedProcess:
-    where = ["--git-dir", str(git_dir), "--work-tree", str(project)] if git_dir else []
-    try:
-        return subprocess.run(
-            ["git", *where, "-C", str(project), *args], capture_output=True, text=True
-        )
-    except OSError:
-        raise PocgenError(
-            "git is not installed: pocgen gpu uses it to read which files .gitignore keeps out; "
-            "install git and retry."
-        ) from None
-
-
-def git_listed(project: Path) -> list[str]:
-    """What git tracks or would track here: tracked files plus untracked ones not ignored.
-
-    Outside a repository, a throwaway one in a temporary folder reads the project's .gitignore
-    files, so the rules are git's own in both cases.
-    """
-    listing = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]
-    if _git(project, "rev-parse", "--is-inside-work-tree").returncode == 0:
-        found = _git(project, *listing)
-    else:
-        with tempfile.TemporaryDirectory() as scratch:
-            _git(Path(scratch), "init", "--quiet")
-            found = _git(project, *listing, git_dir=Path(scratch) / ".git")
-    if found.returncode != 0:
-        raise PocgenError(f"git could not list the files of {project}: {found.stderr.strip()}")
-    return [name for name in found.stdout.split("\0") if name]
 
 
 def data_files(project: Path) -> list[str]:

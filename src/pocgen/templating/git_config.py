@@ -20,9 +20,12 @@ import functools
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from pocgen.errors import PocgenError
 
 # Set for every git process pocgen starts.
 ALWAYS = {
@@ -117,3 +120,38 @@ def guarded(*folders: Path | str) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _git(project: Path, *args: str, git_dir: Path | None = None) -> subprocess.CompletedProcess:
+    where = ["--git-dir", str(git_dir), "--work-tree", str(project)] if git_dir else []
+    try:
+        return subprocess.run(
+            ["git", *where, "-C", str(project), *args],
+            capture_output=True,
+            text=True,
+            env=env(project),
+        )
+    except OSError:
+        raise PocgenError(
+            "git is not installed: pocgen uses it to read which files .gitignore keeps out; "
+            "install git and retry."
+        ) from None
+
+
+def git_listed(project: Path) -> list[str]:
+    """What git tracks or would track in `project`: tracked files plus untracked ones not ignored,
+    as POSIX paths relative to `project`.
+
+    Outside a repository, a throwaway one in a temporary folder reads the project's .gitignore
+    files, so the rules are git's own in both cases (a build's `*.egg-info/`, caches, `data/`).
+    """
+    listing = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    if _git(project, "rev-parse", "--is-inside-work-tree").returncode == 0:
+        found = _git(project, *listing)
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            _git(Path(scratch), "init", "--quiet")
+            found = _git(project, *listing, git_dir=Path(scratch) / ".git")
+    if found.returncode != 0:
+        raise PocgenError(f"git could not list the files of {project}: {found.stderr.strip()}")
+    return [name for name in found.stdout.split("\0") if name]

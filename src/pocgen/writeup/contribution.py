@@ -2,15 +2,23 @@
 
 The template is rendered again, at the version the project recorded and with its recorded
 answers, into a scratch folder; the project is then compared with that pristine copy. Only
-measured facts come out: files added, lines changed in the code folders, settings changed in
+measured facts come out: files added, lines changed in code files, settings changed in
 params.yaml, experiments recorded, data collected by source and labels made by people. When the
 template cannot be rendered again (a git URL out of reach, a template that needs --trust), the
 code figures are left out and the reason is given in plain words.
+
+Only work counts, as git sees it: the files compared are those git tracks or would track (the
+project's .gitignore honoured, so an editable install's `*.egg-info/` or a cache is never "a file
+the user added"); an empty file, a change of whitespace, a copy or a renamed file earns nothing
+and is listed as such; a setting counts once a recorded run used it (`reports/pipeline.lock`),
+never when it changes neither the model nor its measurement; experiments count once per
+distinct recorded setting (`Project.distinct_experiments`).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import shutil
 import tempfile
@@ -22,10 +30,42 @@ import yaml
 
 from pocgen.contract import ANSWERS_FILES, answers_file, read_record
 from pocgen.project import Project
+from pocgen.records import SYNTH_SOURCE
 
-# Folders whose changes are counted line by line.
-CODE_FOLDERS = ("src", "app", "notebooks")
-# What the pipeline, the tools and the environment write: never "a file the user added".
+# Files whose lines are counted: code, wherever it lives (src/, scripts/, app/, a folder of the
+# user's own), by its kind.
+CODE_SUFFIXES = {
+    ".py",
+    ".ipynb",
+    ".sh",
+    ".bash",
+    ".js",
+    ".mjs",
+    ".ts",
+    ".css",
+    ".html",
+    ".r",
+    ".sql",
+    ".jl",
+    ".go",
+    ".rs",
+    ".java",
+    ".c",
+    ".cc",
+    ".cpp",
+    ".h",
+}
+CODE_NAMES = {"Makefile", "Dockerfile"}
+# Settings that change neither the model nor how it is measured: how many loader processes, which
+# device, how many example pictures the figure shows. Changing one is not work on the model.
+NOT_RESULT_SETTINGS = {"train.workers", "train.device", "evaluate.examples"}
+# The project's own words at the top of params.yaml: the answers, not settings.
+WORDS = {"title", "problem", "objective"}
+# Sections of params.yaml whose stage keeps no record in the lock: `collect` counts once data was
+# collected with it; the built-in sample is never the user's work.
+COLLECT_SECTION, SAMPLE_SECTION = "collect", "sample"
+# What the pipeline, the tools and the environment write: never "a file the user added", even
+# where a project's .gitignore forgets them (git decides the rest).
 NOT_AUTHORED = {
     ".git",
     ".venv",
@@ -45,16 +85,23 @@ NOT_AUTHORED = {
 
 @dataclass
 class Contribution:
-    """What differs from a fresh render of the template, and what the user's data files record."""
+    """What differs from a fresh render of the template, and what the user's data files record.
+
+    Everything listed is credited; what changed but earns nothing is in `not_credited` (a file:
+    empty, a copy, renamed, whitespace only) and `settings_not_credited` (a setting: why not).
+    """
 
     template: str | None  # "poc at 0.1.0.post37", or None when it could not be rendered again
     not_rendered: str | None = None  # why the template could not be rendered again
-    files_added: list[str] = field(default_factory=list)
+    files_added: list[str] = field(default_factory=list)  # own code first, images last
     lines: dict[str, tuple[int, int]] = field(default_factory=dict)  # file -> (added, removed)
     settings: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # key -> (template, now)
-    experiments: list[str] = field(default_factory=list)
+    experiments: list[str] = field(default_factory=list)  # one per distinct recorded setting
     collected: dict[str, int] = field(default_factory=dict)
     labeled_by_people: dict[str, int] = field(default_factory=dict)
+    not_credited: dict[str, str] = field(default_factory=dict)  # file -> why it earns nothing
+    settings_not_credited: dict[str, str] = field(default_factory=dict)  # key -> why not
+    experiments_not_credited: dict[str, str] = field(default_factory=dict)  # name -> why not
 
     @property
     def lines_added(self) -> int:
@@ -76,11 +123,18 @@ class Contribution:
         )
 
     @property
+    def images_added(self) -> list[str]:
+        return [path for path in self.files_added if file_kind(path) == IMAGE]
+
+    @property
     def count(self) -> int:
         """One figure a rubric threshold can compare: changes of every kind, each counted once
-        (a file added under src/ is one change, not also a code file changed)."""
+        (a file added under src/ is one change, not also a code file changed). Images added are
+        one change together: a folder of pictures is one piece of work, not one per picture."""
+        written = set(self.files_added) - set(self.images_added)
         return (
-            len(set(self.files_added) | set(self.lines))
+            len(written | set(self.lines))
+            + (1 if self.images_added else 0)
             + len(self.settings)
             + len(self.experiments)
             + (1 if self.collected else 0)
@@ -203,10 +257,14 @@ def render_pristine(recorded: dict[str, Any], into: Path) -> tuple[str | None, s
 
 
 def _authored_files(folder: Path) -> set[str]:
+    """The files of `folder` git tracks or would track (its .gitignore honoured), less what the
+    pipeline and the tools write."""
+    from pocgen.templating.git_config import git_listed
+
     return {
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob("*")
-        if path.is_file() and not NOT_AUTHORED.intersection(path.relative_to(folder).parts)
+        name
+        for name in git_listed(folder)
+        if not NOT_AUTHORED.intersection(name.split("/")) and (folder / name).is_file()
     }
 
 
@@ -227,6 +285,37 @@ def _text_lines(path: Path) -> list[str] | None:
         source = cell.get("source", "") if isinstance(cell, dict) else ""
         lines += ("".join(source) if isinstance(source, list) else str(source)).splitlines()
     return lines
+
+
+def _meaningful(lines: list[str]) -> list[str]:
+    """Lines as they read, not as they are spaced: a change of indentation, trailing spaces or
+    blank lines is not a change of what the file says."""
+    return [" ".join(line.split()) for line in lines if line.strip()]
+
+
+CODE, TEXT, IMAGE = "code", "text", "image"
+
+
+def file_kind(relative: str) -> str:
+    """code (counted line by line), text (a document, a label file) or image (anything binary)."""
+    name = relative.rsplit("/", 1)[-1]
+    suffix = Path(name).suffix.lower()
+    if suffix in CODE_SUFFIXES or name in CODE_NAMES:
+        return CODE
+    return TEXT if suffix not in IMAGE_SUFFIXES else IMAGE
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic"}
+
+
+def _content(path: Path) -> tuple[str, list[str] | None]:
+    """A file's fingerprint and its meaningful lines: for text, the hash of what it says (so a
+    copy that differs only in spacing is still a copy); for a binary file, of its bytes."""
+    lines = _text_lines(path)
+    if lines is None:
+        return hashlib.md5(path.read_bytes()).hexdigest(), None
+    meaningful = _meaningful(lines)
+    return hashlib.md5("\n".join(meaningful).encode()).hexdigest(), meaningful
 
 
 def _line_changes(before: list[str], after: list[str]) -> tuple[int, int]:
@@ -255,36 +344,122 @@ def _params(path: Path) -> dict[str, Any]:
         return {}
 
 
+# A renamed file that was also edited is compared with its old self when it keeps at least this
+# much of it (git's own rename detection uses 50% similarity).
+RENAME_SIMILARITY = 0.5
+KIND_ORDER = {CODE: 0, TEXT: 1, IMAGE: 2}
+
+
 def compare(project_root: Path, pristine: Path) -> Contribution:
-    """Files added, code lines changed and settings changed against the pristine render."""
+    """Files added, code lines changed and settings changed against the pristine render.
+
+    An added file earns nothing when it is empty, a copy of a file of the template or of another
+    added file, or a template file renamed; a changed file earns nothing for spacing alone.
+    """
     result = Contribution(template=None)
     mine, theirs = _authored_files(project_root), _authored_files(pristine)
-    result.files_added = sorted(mine - theirs - set(ANSWERS_FILES))
+    originals = {_content(pristine / name)[0]: name for name in sorted(theirs)}
+    removed = sorted(theirs - mine)
+    seen: dict[str, str] = {}
+    added: list[str] = []
+    for relative in sorted(mine - theirs - set(ANSWERS_FILES)):
+        fingerprint, lines = _content(project_root / relative)
+        if lines == [] or (lines is None and not (project_root / relative).stat().st_size):
+            result.not_credited[relative] = "empty"
+        elif fingerprint in originals:
+            source = originals[fingerprint]
+            verb = (
+                "renamed from" if source in removed and source not in seen.values() else "a copy of"
+            )
+            seen.setdefault(fingerprint, source)
+            result.not_credited[relative] = f"{verb} the template's {source}"
+        elif fingerprint in seen:
+            result.not_credited[relative] = f"a copy of {seen[fingerprint]}"
+        else:
+            seen[fingerprint] = relative
+            added.append(relative)
+    result.files_added = sorted(added, key=lambda name: (KIND_ORDER[file_kind(name)], name))
     for relative in sorted(mine):
-        if relative.split("/", 1)[0] not in CODE_FOLDERS:
+        if file_kind(relative) != CODE or relative in result.not_credited:
             continue
         now = _text_lines(project_root / relative)
         if now is None:
             continue
-        before = _text_lines(pristine / relative) if relative in theirs else []
-        changes = _line_changes(before or [], now)
+        before = _text_lines(pristine / relative) if relative in theirs else None
+        if before is None:
+            before = _renamed_from(now, pristine, removed)
+        changes = _line_changes(_meaningful(before), _meaningful(now))
         if any(changes):
             result.lines[relative] = changes
+        elif before != now and relative in theirs:
+            result.not_credited[relative] = "whitespace only"
     old, new = _params(pristine / "params.yaml"), _params(project_root / "params.yaml")
     result.settings = {
         key: (old.get(key), new.get(key))
         for key in sorted(set(old) | set(new))
-        if old.get(key) != new.get(key)
+        if old.get(key) != new.get(key) and key not in WORDS
     }
     return result
 
 
-def measure(project: Project) -> Contribution:
-    """Everything the contribution section states, measured now."""
+def _renamed_from(now: list[str], pristine: Path, removed: list[str]) -> list[str]:
+    """The lines of the removed template file `now` was renamed from (then edited), if any."""
+    mine = _meaningful(now)
+    best, score = [], RENAME_SIMILARITY
+    for name in removed:
+        if file_kind(name) != CODE:
+            continue
+        theirs = _text_lines(pristine / name) or []
+        ratio = difflib.SequenceMatcher(None, _meaningful(theirs), mine, autojunk=False).ratio()
+        if ratio >= score:
+            best, score = theirs, ratio
+    return best
+
+
+def credit_settings(
+    changed: dict[str, tuple[Any, Any]], project: Project
+) -> tuple[dict[str, tuple[Any, Any]], dict[str, str]]:
+    """The setting changes a recorded run used, and why each other one earns nothing.
+
+    A setting is work once a stage ran with it: reports/pipeline.lock records the settings each
+    stage used, so a value typed into params.yaml and never run, or changed back before the run,
+    is not. `collect` keeps no record of its own: its settings count once the data in
+    data/manifest.csv was collected or synthesized.
+    """
+    credited, not_credited = {}, {}
+    used = project.evidence.settings_used()
+    collected = bool(project.collected_counts()) or bool(project.source_counts().get(SYNTH_SOURCE))
+    for key, (old, new) in changed.items():
+        section = key.split(".", 1)[0] if "." in key else ""
+        if key in NOT_RESULT_SETTINGS:
+            not_credited[key] = "changes neither the model nor its measurement"
+        elif section == SAMPLE_SECTION:
+            not_credited[key] = "a setting of the built-in sample, which is never your data"
+        elif section == COLLECT_SECTION:
+            if collected:
+                credited[key] = (old, new)
+            else:
+                not_credited[key] = "no data collected with it yet"
+        elif key in used and used[key] == new:
+            credited[key] = (old, new)
+        elif key in used:
+            not_credited[key] = f"the recorded run used {used[key]!r}: rerun the pipeline"
+        else:
+            not_credited[key] = "no recorded run used it yet"
+    return credited, not_credited
+
+
+def measure(project: Project, against: Path | None = None) -> Contribution:
+    """Everything the contribution section states, measured now: against the pristine render,
+    or against `against` (the render as a course handed it out, its exercises stubbed)."""
     folder, label, why_not = pristine(project.root)
-    result = compare(project.root, folder) if folder else Contribution(template=None)
+    baseline = against if folder and against else folder
+    result = compare(project.root, baseline) if baseline else Contribution(template=None)
     result.template, result.not_rendered = label, why_not
-    result.experiments = sorted(project.experiments)
+    result.settings, result.settings_not_credited = credit_settings(result.settings, project)
+    distinct, duplicates = project.distinct_experiments()
+    result.experiments = sorted(distinct)
+    result.experiments_not_credited = duplicates
     result.collected = project.collected_counts()
     result.labeled_by_people = project.label_studio_people()
     return result

@@ -24,6 +24,7 @@ METRIC_NAMES = {
     "class_recall": "recall of the target class",
     "recall_at_precision": "recall at fixed precision",
     "all_found_rate": "share of images with every object found",
+    "exact_scene_rate": "share of images read exactly (all found, no false alarm)",
 }
 
 

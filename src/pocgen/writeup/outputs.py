@@ -27,8 +27,9 @@ from pocgen.writeup.phrases import (
     data_phrase,
     demo_note,
     deployed_demo,
-    sample_note,
+    provenance_note,
     task_words,
+    withheld_note,
 )
 
 MODEL_CARD_TEMPLATE = """---
@@ -42,6 +43,10 @@ MODEL_CARD_TEMPLATE = """---
 ## Intended use
 
 {{ intended_use }}
+
+## Out-of-scope use
+
+{{ out_of_scope }}
 
 ## Training data
 
@@ -73,6 +78,14 @@ def no_resume_reason(project: Project) -> str | None:
             "this project was rendered as a demo (`demo: true` in `.copier-answers.yml`); "
             "bullets are for a problem and data of your own"
         )
+    if project.smoke:
+        return (
+            "the model or its numbers come from a `--smoke` run, which only tests the pipeline: "
+            f"run `{project.command('train')}`, `{project.command('export')}` and "
+            f"`{project.command('evaluate')}` without --smoke"
+        )
+    if project.results_withheld:
+        return f"the results are not bound to what made them: {project.results_withheld}"
     if project.headline is None:
         return f"they need measured results: run `{project.report_command('metrics')}`"
     if project.sample_results:
@@ -80,11 +93,11 @@ def no_resume_reason(project: Project) -> str | None:
             "the results come from the built-in sample data; collect your own with "
             f"`{project.command('collect')}` and rerun the pipeline"
         )
-    if project.smoke:
+    if project.synth_only:
         return (
-            "the model or its numbers come from a `--smoke` run, which only tests the pipeline: "
-            f"run `{project.command('train')}`, `{project.command('export')}` and "
-            f"`{project.command('evaluate')}` without --smoke"
+            "every item was synthesized by cut-and-paste, the test split too, so the results "
+            "measure the synthesizer's scenes; collect real photos (at least for the test split) "
+            f"with `{project.command('collect')} folder` and rerun the pipeline"
         )
     return None
 
@@ -106,7 +119,7 @@ def _labels_bullet(project: Project) -> str | None:
             f"{len(people)} annotator{'s' if len(people) != 1 else ''}{measured}"
         )
     quality = project.quality
-    if quality is not None:
+    if quality is not None and not project.withheld("quality"):
         found = quality.duplicate_groups
         done.append(
             f"checked {number(quality.items)} items for broken files and duplicates"
@@ -205,7 +218,7 @@ def _authors_words(readme: str, title: str, what: str) -> str:
 def _eval_results(project: Project) -> list[Any]:
     from huggingface_hub import EvalResult
 
-    if project.metrics is None:
+    if project.metrics is None or project.headline is None or project.smoke:
         return []
     slug = project.answers.get("project_slug", project.root.name)
     return [
@@ -226,6 +239,9 @@ def _eval_results(project: Project) -> list[Any]:
 def _evaluation(project: Project) -> str:
     """The headline against the baseline, with the sample-data caveat where it applies."""
     best, metrics = project.headline, project.metrics
+    withheld = _not_stated(project)
+    if withheld:
+        return withheld
     if best is None or best.value is None or metrics is None:
         return missing("No results yet", project.report_command("metrics"))
     base = project.baseline_value
@@ -234,9 +250,51 @@ def _evaluation(project: Project) -> str:
         f"against {number(float(base)) if base is not None else '–'} for the "
         f"{metrics.baseline.name} baseline."
     )
-    if metrics.sample_data:
-        evaluation += "\n\n" + sample_note(project)
-    return evaluation
+    note = provenance_note(project)
+    return evaluation + ("\n\n" + note if note else "")
+
+
+def _not_stated(project: Project) -> str | None:
+    """Why a publication (model card, blog) states no result: a smoke run, or figures whose
+    chain from the committed model, split and settings is broken."""
+    if project.metrics is None:
+        return None
+    if project.smoke:
+        return (
+            "> **No results.** The model or its numbers come from a `--smoke` run, which only "
+            "tests the pipeline."
+        )
+    return withheld_note(project.results_withheld) if project.results_withheld else None
+
+
+def _out_of_scope(project: Project) -> str:
+    """What the model must not be used for, from what it was trained and measured on."""
+    classes = ", ".join(f"`{name}`" for name in project.classes)
+    if project.task == "object-detection":
+        lines = [f"- Objects other than {classes}: it does not look for them."]
+    else:
+        lines = [
+            f"- Inputs that are none of {classes}: it always answers one of them, with no "
+            "'none of these'."
+        ]
+    phrase = data_phrase(project)
+    if phrase:
+        lines.append(
+            f"- Data unlike its own ({phrase}): it was measured only on a held-out split of "
+            "the same data."
+        )
+    if project.data_provenance == "synth":
+        lines.append(
+            "- Real photographs, before it is measured on them: every image it saw was "
+            "synthesized by cut-and-paste."
+        )
+    elif project.data_provenance == "sample":
+        lines.append("- Anything real: it was trained on the generated sample data only.")
+    lines.append(
+        "- Decisions without a person checking: the evaluation above counts the errors it "
+        "still makes."
+    )
+    return "\n".join(lines)
 
 
 def _usage(project: Project) -> str:
@@ -293,6 +351,7 @@ def model_card(project: Project, readme: str) -> str:
         title=project.name,
         summary=summary,
         intended_use=f"{answers.text('problem')} Goal: {answers.text('business_objective')}",
+        out_of_scope=_out_of_scope(project),
         training_data=training_data,
         evaluation=_evaluation(project),
         usage=_usage(project),
@@ -308,6 +367,9 @@ def model_card(project: Project, readme: str) -> str:
 def _result_paragraph(project: Project) -> list[str]:
     """The blog's result: the headline, the baseline and the target, each from metrics.json."""
     best, metrics = project.headline, project.metrics
+    withheld = _not_stated(project)
+    if withheld:
+        return [withheld]
     if best is None or best.value is None or metrics is None:
         return [missing("No results yet", project.report_command("metrics"))]
     base, baseline = project.baseline_value, metrics.baseline.name
@@ -325,7 +387,8 @@ def _result_paragraph(project: Project) -> list[str]:
             f" My success target was {metric_name(goal.metric)} ≥ {goal.value:g}: {verdict} "
             f"({number(measured)})."
         )
-    return [line, "", sample_note(project)] if metrics.sample_data else [line]
+    note = provenance_note(project)
+    return [line, "", note] if note else [line]
 
 
 def blog_post(project: Project, readme: str) -> str | None:
@@ -352,7 +415,7 @@ def blog_post(project: Project, readme: str) -> str | None:
         )
         split = (
             " and split them so no source leaks between training and test"
-            if project.split_sizes()
+            if project.split_sizes() and project.leak_free
             else ""
         )
         parts.append(f"I worked from {phrase}{checked}{split}.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pocgen.project import COLLECTED_SOURCES, Project
 from pocgen.records import SAMPLE_SOURCE, SYNTH_SOURCE
-from pocgen.writeup.formatting import number
+from pocgen.writeup.formatting import number, upper_first
 
 TASK_WORDS = {
     "object-detection": "object detection",
@@ -67,3 +67,35 @@ def demo_note() -> str:
         "`.copier-answers.yml`): the problem, the classes and the target are the template's "
         "example, not a problem chosen by the author."
     )
+
+
+def synth_note(project: Project) -> str:
+    return (
+        "> **Synthesized data.** These numbers were measured on images synthesized by "
+        f"cut-and-paste (`{project.command('collect')} synth`), not on photographs: they say how "
+        "well the model learned the synthesizer's scenes. Expect lower numbers on real photos."
+    )
+
+
+def provenance_note(project: Project) -> str | None:
+    """Where the data behind a headline came from, wherever one is shown, when it is not data
+    the author collected: the built-in sample, or images synthesized by cut-and-paste."""
+    provenance = project.data_provenance
+    if provenance == "sample":
+        return sample_note(project)
+    return synth_note(project) if provenance == "synth" else None
+
+
+def smoke_note(project: Project) -> str:
+    return (
+        f"> **Smoke run.** These numbers come from `--smoke` (a tiny slice, one short epoch): "
+        f"they prove the pipeline runs, nothing more, and are never reported elsewhere. Run "
+        f"`{project.command('train')}`, `{project.command('export')}` and "
+        f"`{project.command('evaluate')}` without it."
+    )
+
+
+def withheld_note(reason: str) -> str:
+    """The line that replaces figures whose chain from the committed model, split and settings
+    is broken: they are not stated, and the reason says which link and the fix."""
+    return f"> **Figures not stated.** {upper_first(reason)}."

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pocgen.project import Project
-from pocgen.records import IMPORTED_PREFIX, SAMPLE_SOURCE, LabelsReport
-from pocgen.writeup.contribution import CODE_FOLDERS, Contribution, measure
+from pocgen.records import IMPORTED_PREFIX, SAMPLE_SOURCE, SYNTH_SOURCE, LabelsReport, Metrics
+from pocgen.writeup.contribution import Contribution, measure
 from pocgen.writeup.formatting import (
     duration,
     metric_name,
@@ -28,9 +28,11 @@ from pocgen.writeup.phrases import (
     SOURCE_WORDS,
     UI_NAMES,
     demo_note,
-    sample_note,
+    provenance_note,
+    smoke_note,
     sources_phrase,
     task_words,
+    withheld_note,
 )
 
 SPACES_BADGE = (
@@ -182,7 +184,7 @@ def data(project: Project) -> Section:
             + [number(sum(sum(v.get(s, 0) for s in splits) for v in per_class.values()))]
         )
         out.add(
-            "**Splits** (leak-free: frames and copies of one source stay in one split):\n\n"
+            f"**Splits** ({_split_claim(project)}):\n\n"
             + table(["class"] + splits + ["total"], rows)
         )
     elif sizes:
@@ -194,6 +196,8 @@ def data(project: Project) -> Section:
 
     if project.quality is None:
         out.wait("No data-quality report yet", project.report_command("quality"))
+    elif project.withheld("quality"):
+        out.add(withheld_note(project.withheld("quality") or ""))
     else:
         reasons = project.quality.blocking_reasons
         verdict = (
@@ -210,6 +214,23 @@ def data(project: Project) -> Section:
 
     _labels_paragraph(project, out)
     return out.section()
+
+
+def _split_claim(project: Project) -> str:
+    """What the splits keep apart, claimed only as far as the records show it."""
+    kept = "frames and copies of one source stay in one split"
+    if project.source_counts().get(SYNTH_SOURCE):
+        return (
+            f"{kept}, but synthesized images reuse the same cut-outs across splits: the test "
+            "images are new scenes of objects the model has seen, not new objects"
+        )
+    across = project.quality.duplicates_across_groups if project.quality else None
+    if across:
+        return (
+            f"{kept}, but {number(across)} copy groups span two sources "
+            "(`reports/data_quality.json`): not leak-free"
+        )
+    return f"leak-free: {kept}"
 
 
 def _labels_paragraph(project: Project, out: _Builder) -> None:
@@ -280,6 +301,10 @@ def model(project: Project) -> Section:
     if info is None and record is None:
         out.wait("Not trained yet", project.command("train"))
         return out.section()
+    withheld = project.withheld("training") if not project.smoke else None
+    if withheld:
+        out.add(withheld_note(withheld))
+        return out.section()
     rows: list[list[str]] = []
     if info and info.name:
         rows.append(["architecture", f"`{info.name}`"])
@@ -310,10 +335,7 @@ def model(project: Project) -> Section:
     if loss:
         out.add(loss)
     if record.smoke:
-        out.add(
-            f"> **Smoke run.** This model was trained with `--smoke` (a tiny slice, one short "
-            f"epoch) to test the pipeline; run `{project.command('train')}` for real numbers."
-        )
+        out.add(smoke_note(project))
     return out.section()
 
 
@@ -338,14 +360,14 @@ def _results_rows(project: Project) -> list[list[str]]:
     """One row per metric: the model's value, the baseline's, and the target where it is one."""
     metrics = project.metrics
     assert metrics is not None
-    best, goal = project.headline, project.target
+    best, goal = metrics.headline, project.target
     rows = []
     for key, value in metrics.values.items():
         base = metrics.baseline.values.get(key)
         aim = ""
         if goal and key == goal.metric and value is not None:
             aim = f"≥ {goal.value:g}: " + ("**met**" if value >= goal.value else "**not met**")
-        label = metric_name(key) + (" (headline)" if best and key == best.metric else "")
+        label = metric_name(key) + (" (headline)" if key == best.metric else "")
         shown = f"**{number(value)}**" if value is not None else "–"
         rows.append([label, shown, number(base) if base is not None else "–", aim])
     return rows
@@ -357,8 +379,14 @@ def results(project: Project) -> Section:
     if metrics is None:
         out.wait("No results yet", project.report_command("metrics"))
         return out.section()
-    if metrics.sample_data:
-        out.add(sample_note(project))
+    if project.smoke:
+        out.add(smoke_note(project))
+    elif project.results_withheld:
+        out.add(withheld_note(project.results_withheld))
+        return out.section()
+    note = provenance_note(project)
+    if note:
+        out.add(note)
     test_items = metrics.splits.get("test", metrics.test_size)
     test_size = f" ({number(test_items)} items)" if test_items is not None else ""
     header = ["metric", "model", f"baseline: {metrics.baseline.name}", "success target"]
@@ -366,8 +394,8 @@ def results(project: Project) -> Section:
         f"On the held-out test split{test_size}, from `reports/metrics.json`:\n\n"
         + table(header, _results_rows(project))
     )
-    best = project.headline
-    if best and best.ci95:
+    best = metrics.headline
+    if best.ci95:
         low, high = best.ci95
         out.add(
             f"95% bootstrap interval of the {metric_name(best.metric)}: "
@@ -451,19 +479,37 @@ def reproduce(project: Project) -> Section:
     lines += [run(stage) for stage in ("validate", "split", "train", "export", "evaluate")]
     lines += ["python -m pytest"]
     text = "```bash\n" + "\n".join(lines) + "\n```"
-    facts = []
-    if project.run.git_commit:
-        facts.append(f"commit `{project.run.git_commit}`")
+    return Section(text + "\n\n" + _bound_to(project))
+
+
+def _bound_to(project: Project) -> str:
+    """What the results are bound to, as far as reports/pipeline.lock shows it."""
+    record = "every setting lives in `params.yaml`, and each stage records the files it read and "
+    record += "wrote and the settings it used in `reports/pipeline.lock`."
+    if project.metrics is None or project.smoke:
+        return upper_first(record)
+    if project.results_withheld:
+        return f"The results are not reproducible as they stand: {project.results_withheld}."
+    facts = ["the committed model, split and settings"]
     if project.seed is not None:
         facts.append(f"seed {project.seed}")
-    tail = "The results above came from " + ", ".join(facts) + "; " if facts else ""
-    tail += "every setting lives in `params.yaml`, and each stage logs the values it used."
-    return Section(text + "\n\n" + upper_first(tail))
+    if project.run.git_commit:
+        facts.append(f"code at commit `{project.run.git_commit}`")
+    drift = project.evidence.drift("reports/metrics.json")
+    since = (
+        f" ({'; '.join(drift)}: rerun the pipeline to reproduce them from here)" if drift else ""
+    )
+    return (
+        f"The results above are consistent with {', '.join(facts[:-1])} and {facts[-1]}"
+        f"{since}; {record}"
+        if len(facts) > 1
+        else f"The results above are consistent with {facts[0]}{since}; {record}"
+    )
 
 
-def _experiment_rows(project: Project) -> list[list[str]]:
+def _experiment_rows(experiments: dict[str, Metrics]) -> list[list[str]]:
     rows = []
-    for name, result in project.experiments.items():
+    for name, result in experiments.items():
         info = result.model
         seconds = result.run.seconds
         rows.append(
@@ -481,6 +527,9 @@ def _experiment_rows(project: Project) -> list[list[str]]:
 def decisions(project: Project) -> Section:
     out = _Builder()
     best, metrics = project.headline, project.metrics
+    if metrics is not None and (project.smoke or project.results_withheld):
+        out.add(smoke_note(project) if project.smoke else withheld_note(project.results_withheld))
+        return out.section()
     if best is None or metrics is None or best.value is None:
         out.wait("Nothing measured yet", project.report_command("metrics"))
         return out.section()
@@ -495,7 +544,8 @@ def decisions(project: Project) -> Section:
             "`reports/metrics.json`",
         ]
     ]
-    pretrained_seen = {bool(r.model and r.model.pretrained) for r in project.experiments.values()}
+    counted, not_counted = project.distinct_experiments()
+    pretrained_seen = {bool(r.model and r.model.pretrained) for r in counted.values()}
     if len(pretrained_seen) == 2:
         pretrained = bool(metrics.model and metrics.model.pretrained)
         rows.append(
@@ -507,12 +557,14 @@ def decisions(project: Project) -> Section:
             ]
         )
     out.add(table(["decision", "chosen", "alternative measured", "evidence"], rows))
-    variants = _experiment_rows(project)
+    variants = _experiment_rows(counted)
     if variants:
         out.add(
             "Variants measured (`reports/experiments/*.json`):\n\n"
             + table(["run", "model", "weights", "headline", "training time"], variants)
         )
+        if not_counted:
+            out.add("Not counted: " + "; ".join(f"`{n}` ({why})" for n, why in not_counted.items()))
     else:
         out.add(
             "_No variants measured yet: train one (e.g. change the model or `pretrained` in "
@@ -560,14 +612,15 @@ def _interview_questions(project: Project) -> str:
     return "\n".join(f"- {p}" for p in prompts)
 
 
-def _names(paths: list[str]) -> str:
-    shown = ", ".join(f"`{path}`" for path in paths[:FILES_LISTED])
+def _names(paths: list[str], quoted: bool = True) -> str:
+    shown = ", ".join(f"`{path}`" if quoted else path for path in paths[:FILES_LISTED])
     rest = len(paths) - FILES_LISTED
     return shown + (f" and {rest} more" if rest > 0 else "")
 
 
 def contribution_rows(found: Contribution) -> list[list[str]]:
-    """One row per kind of change that was measured and is not nothing."""
+    """One row per kind of change that was measured and is not nothing, then what changed but
+    earns nothing (empty files, copies, renames, spacing, settings never run, duplicates)."""
     rows = []
     if found.files_added:
         rows.append(["files added", f"{len(found.files_added)}: {_names(found.files_added)}"])
@@ -575,18 +628,20 @@ def contribution_rows(found: Contribution) -> list[list[str]]:
         per_file = [f"{path} (+{a} −{r})" for path, (a, r) in found.lines.items()]
         rows.append(
             [
-                "code lines changed in " + ", ".join(f"`{f}/`" for f in CODE_FOLDERS),
+                "code lines changed (spacing and blank lines not counted)",
                 f"+{number(found.lines_added)} −{number(found.lines_removed)} in "
                 f"{len(found.lines)} files: {_names(per_file)}",
             ]
         )
     if found.settings:
         changed = [f"{key}: {old!r} → {new!r}" for key, (old, new) in found.settings.items()]
-        rows.append(["settings changed in `params.yaml`", _names(changed)])
+        rows.append(
+            ["settings changed in `params.yaml` and used by a recorded run", _names(changed)]
+        )
     if found.experiments:
         rows.append(
             [
-                "experiments recorded in `reports/experiments/`",
+                "experiments recorded in `reports/experiments/`, each with its own settings",
                 f"{len(found.experiments)}: {_names(found.experiments)}",
             ]
         )
@@ -604,6 +659,13 @@ def contribution_rows(found: Contribution) -> list[list[str]]:
                 f"{number(sum(found.labeled_by_people.values()))} items: {people}",
             ]
         )
+    ignored = [
+        *(f"`{path}` ({why})" for path, why in found.not_credited.items()),
+        *(f"`{key}` ({why})" for key, why in found.settings_not_credited.items()),
+        *(f"experiment `{name}` ({why})" for name, why in found.experiments_not_credited.items()),
+    ]
+    if ignored:
+        rows.append(["changed, not counted", _names(ignored, quoted=False)])
     return rows
 
 
@@ -615,13 +677,15 @@ def contribution(project: Project) -> Section:
         if found.template
         else f"Files and code are not compared: {found.not_rendered}"
     )
+    rows = contribution_rows(found)
     if found.untouched and found.template:
-        return Section(
+        nothing = (
             f"**Nothing yet.** {compared}: no files added, no code or settings changed, no "
             "experiments recorded, no data collected and no labels made by people. This "
             "project is still the template."
         )
-    rows = contribution_rows(found)
+        # Only what earns nothing can be listed here: say so, so the author knows why.
+        return Section(nothing + ("\n\n" + table(["what", "measured"], rows) if rows else ""))
     parts = [compared + ":"]
     if rows:
         parts.append(table(["what", "measured"], rows))
