@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from pocgen import contract
 from pocgen.contract import recorded_answers, schema_problem
 from pocgen.errors import PocgenError
 from pocgen.records import (
@@ -112,7 +113,11 @@ class Project:
 
     @property
     def package(self) -> str:
-        return self.answers.text("package_name") or self.root.name.replace("-", "_")
+        return self.answers.text("package_name") or self.slug.replace("-", "_")
+
+    @property
+    def slug(self) -> str:
+        return self.answers.text("project_slug") or contract.slug(self.root.name)
 
     @property
     def name(self) -> str:
