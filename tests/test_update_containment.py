@@ -90,9 +90,7 @@ def planted(case: str, s: Scratch) -> tuple[object, dict[str, str]]:
         "an-unmerged-entry-with-a-path": json.dumps(
             a_plan(["README.md"], [], {"README.md": [f"100644 {'0' * 40} 1\t.git/config"]})
         ),
-        "unmerged-not-written": json.dumps(
-            a_plan([], [], {"README.md": [f"100644 {'0' * 40} 2"]})
-        ),
+        "unmerged-not-written": json.dumps(a_plan([], [], {"README.md": [f"100644 {'0' * 40} 2"]})),
     }
     return corrupt[case], {}
 
