@@ -9,7 +9,7 @@ from typing import Any
 
 from pocgen import topics
 from pocgen.contract import recorded_answers
-from pocgen.templating import answers, containment, engines, sources, staging
+from pocgen.templating import answers, containment, engines, repository, sources, staging
 from pocgen.templating.engines import RenderOptions
 
 
@@ -21,6 +21,7 @@ class Created:
     files: list[str] = field(default_factory=list)  # relative paths, sorted
     next_steps: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    repository: str = ""  # what `new` did about git, in one line ("" with --no-git)
 
 
 def quickstart_commands(project: Path) -> list[str]:
@@ -50,9 +51,11 @@ def create_project(
     data: dict[str, Any] | None = None,
     options: RenderOptions | None = None,
     force: bool = False,
+    git: bool = False,
 ) -> Created:
     """Render `template` into `dest`. Nothing is written to `dest` unless the render succeeds;
-    Ctrl-C ends in `Interrupted`, whose line says whether the project was written."""
+    Ctrl-C ends in `Interrupted`, whose line says whether the project was written. With `git`,
+    the new project gets a repository and a first commit (`repository.start`)."""
     data = data or {}
     options = options or RenderOptions()
     staging.check_destination(dest, force)
@@ -62,7 +65,10 @@ def create_project(
             engine = engines.get(resolved.engine)
             answers.check_known(data, engine.questions(resolved.folder), resolved.source)
             with staging.staging_area(dest) as area:
-                return _render(resolved, engine, area, dest, data, options)
+                created = _render(resolved, engine, area, dest, data, options)
+            if git and not options.pretend:
+                created.repository = repository.start(dest, resolved.source)
+            return created
     except KeyboardInterrupt:
         raise staging.interrupted(dest, area) from None
 
