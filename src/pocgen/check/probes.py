@@ -35,8 +35,8 @@ def stage_error(notebook):
         outputs = cell.get("outputs", [])
         if any(output.get("output_type") == "error" for output in outputs):
             printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
-            lines = [line.strip() for line in printed.splitlines() if line.strip()]
-            return lines[-1] if lines else ""
+            lines = [line.strip() for line in printed.splitlines()]
+            return next((line for line in reversed(lines) if line.startswith("error: ")), "")
     return ""
 try:
     import nbformat
