@@ -190,6 +190,12 @@ ROWS = [
         nothing,
     ),
     Row(17, r"\*\*Demo project\.\*\*", lambda p: set_answer(p, "demo", True), nothing),
+    Row(
+        18,
+        r"model kept \| the best `val_macro_f1` on the validation split",
+        lambda p: patch_json(p, "reports/training.json", selected_by="val_macro_f1"),
+        nothing,
+    ),
 ]
 
 
