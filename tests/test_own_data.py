@@ -246,7 +246,7 @@ def cup_photos(root: Path, folders: dict[str, tuple[str, int]]) -> dict[str, Pat
     for name, (source, count) in folders.items():
         (root / name).mkdir(parents=True)
         for index, image in enumerate(crops(source, count, (64, 48))):
-            path = root / name / f"{source[:5]}-{index}.jpg"
+            path = root / name / f"{Path(source).stem}-{index}.jpg"
             image.save(path, quality=90)
             made[path.name] = path
     return made
@@ -531,6 +531,36 @@ def test_a_killed_collect_leaves_no_orphans_and_the_rerun_copies_nothing(
         shutil.rmtree(fresh_cups / "data")  # the second moment starts from nothing again
 
 
+def test_photos_collected_before_hashes_existed_get_them_and_no_copies(
+    fresh_cups: Path, tmp_path: Path
+):
+    """The migration: a manifest an earlier template wrote has no `content_hash` column; the
+    next collect records each item's hash, copies nothing, and then knows a moved photo."""
+    photos = tmp_path / "PHOTOS"
+    made = cup_photos(photos, {"cafe cup": ("china.jpg", 3), "tea mug": ("flower.jpg", 3)})
+    assert stage(fresh_cups, "collect", "folder", str(photos)).returncode == 0
+    path = fresh_cups / "data" / "manifest.csv"
+    old = [{k: v for k, v in row.items() if k != "content_hash"} for row in read_rows(path)]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(old[0]))
+        writer.writeheader()
+        writer.writerows(old)
+    before = files_in_step(fresh_cups)
+
+    (photos / "tea mug" / "flower-0.jpg").rename(photos / "cafe cup" / "flower-0.jpg")
+    again = stage(fresh_cups, "collect", "folder", str(photos))
+    err = one_line(again.stderr)
+    assert again.returncode == 0, again.stderr
+    # The moved photo's hash is read from its copy in data/raw (copied unchanged, same bytes).
+    assert "recorded the content hash of 6 item(s) collected before" in err
+    assert files_in_step(fresh_cups) == before
+    for row in manifest(fresh_cups).values():
+        source = Path(row["original_path"])
+        assert row["content_hash"] == hashlib.sha256(source.read_bytes()).hexdigest()
+        assert source.name in made
+    assert "tea mug -> cafe cup" in err  # the moved photo, recognised as the same item
+
+
 def test_video_frames_get_the_decompression_bomb_guard(fresh_cups: Path, tmp_path: Path):
     """A clip of frames larger than the guard allows is refused from its header, in one line,
     before a frame is decoded; nothing lands in data/. The guard's limit is lowered for the
@@ -640,6 +670,51 @@ def test_rows_deleted_from_the_csv_then_relabel_keep_each_label_on_its_text(
     pruned = stage(docs, "collect", "text", str(source), "--prune")
     assert pruned.returncode == 0 and "pruned 3 text(s)" in one_line(pruned.stderr)
     assert texts_in_step(docs) == dict(kept)
+
+
+def test_texts_collected_with_row_number_ids_keep_their_ids_and_labels(docs: Path, tmp_path: Path):
+    """Data as an earlier template wrote it: ids `<file>-<row>`, no `content_hash` column. Rows
+    deleted from the file, then `--relabel`: the ids stay, each label stays on its text."""
+    rows = docstring_rows()
+    source = tmp_path / "docstrings.csv"
+    write_csv_file(source, ["text", "label"], rows)
+    raw = docs / "data" / "raw"
+    raw.mkdir(parents=True)
+    with (raw / "texts.jsonl").open("w", encoding="utf-8") as handle:
+        for number, (text, _) in enumerate(rows, start=1):
+            handle.write(json.dumps({"id": f"docstrings-{number}", "text": text}) + "\n")
+    write_csv_file(
+        docs / "data" / "manifest.csv",
+        ["item", "source", "group", "collected_at", "original_path", "license_note"],
+        [
+            (
+                f"docstrings-{n}",
+                "text",
+                f"docstrings-{n}",
+                "2025-01-01T00:00:00+00:00",
+                f"{source.resolve()}#row={n}",
+                "",
+            )
+            for n in range(1, len(rows) + 1)
+        ],
+    )
+    write_csv_file(
+        docs / "data" / "labels.csv",
+        ["item", "label", "annotator", "labeled_at"],
+        [
+            (f"docstrings-{n}", label, "imported from docstrings.csv", "2025-01-01T00:00:00+00:00")
+            for n, (_, label) in enumerate(rows, start=1)
+        ],
+    )
+    write_csv_file(source, ["text", "label"], rows[:1] + rows[3:])
+    again = stage(docs, "collect", "text", str(source), "--relabel", "--license-note", "mine")
+    err = one_line(again.stderr)
+    assert again.returncode == 0, again.stderr
+    assert "collected 0 item(s)" in err and "label(s) added" not in err
+    assert f"--license-note recorded for {len(rows) - 2} text(s) collected before too" in err
+    assert texts_in_step(docs) == dict(rows)
+    assert set(texts(docs)) == {f"docstrings-{n}" for n in range(1, len(rows) + 1)}
+    assert all(len(row["content_hash"]) == 64 for row in manifest(docs).values())
 
 
 def test_a_csv_without_a_label_column_says_which_column_and_a_rerun_takes_it(
