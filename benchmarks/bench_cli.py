@@ -52,8 +52,9 @@ def main() -> None:
         help_s = median_seconds([str(BIN / "pocgen"), "--help"], runs)
         template = str(builtin_root() / "poc")
         # one warm-up of each so neither pays for cold file caches or the first snapshot
-        subprocess.run([str(BIN / "pocgen"), "new", str(dest), "--defaults"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(BIN / "pocgen"), "new", str(dest), "--defaults"], check=True, capture_output=True
+        )
         clean()
         new_s = median_seconds([str(BIN / "pocgen"), "new", str(dest), "--defaults"], runs, clean)
         copier_s = median_seconds(

@@ -44,9 +44,23 @@ def render(task: str, parent: Path) -> Path:
     """A fresh project for `task` with every other answer at its default."""
     destination = parent / task
     subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--defaults", "--trust", "--quiet",
-         "-d", f"task={task}", "-d", "project_name=Bench", str(TEMPLATE), str(destination)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "--trust",
+            "--quiet",
+            "-d",
+            f"task={task}",
+            "-d",
+            "project_name=Bench",
+            str(TEMPLATE),
+            str(destination),
+        ],
+        check=True,
+        capture_output=True,
     )
     return destination
 
@@ -56,8 +70,11 @@ def run_stage(project: Path, stage: list[str]) -> dict:
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "bench", *stage], cwd=project, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "bench", *stage],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     output = child.stdout.read().decode(errors="replace")
     # wait4 (unlike wait) returns the child's own resource usage, so each stage is measured alone.
@@ -80,15 +97,22 @@ def bench_task(task: str, parent: Path, smoke: bool) -> dict:
     project = render(task, parent)
     flag = ["--smoke"] if smoke else []
     stages = [
-        ["sample", *flag], ["validate"], ["split"], ["train", *flag], ["export", *flag],
-        ["evaluate", *flag], ["predict", "--smoke", "--json"],
+        ["sample", *flag],
+        ["validate"],
+        ["split"],
+        ["train", *flag],
+        ["export", *flag],
+        ["evaluate", *flag],
+        ["predict", "--smoke", "--json"],
     ]
     results = []
     for stage in stages:
         result = run_stage(project, stage)
         results.append(result)
-        console.print(f"  {task}: {result['stage']:<20} {result['seconds']:>8.1f} s "
-                      f"{result['peak_mb']:>8.0f} MB")
+        console.print(
+            f"  {task}: {result['stage']:<20} {result['seconds']:>8.1f} s "
+            f"{result['peak_mb']:>8.0f} MB"
+        )
         if result["returncode"] != 0:
             console.print(f"[red]{task}: `{result['stage']}` failed:[/red]\n{result['output']}")
             break
@@ -126,22 +150,36 @@ def main() -> None:
     load_after = os.getloadavg()
 
     table = Table(title=f"Pipeline per task ({'smoke' if args.smoke else 'full default config'})")
-    for column in ("task", "pipeline s", "train s", "epochs", "peak MB", "headline",
-                   "latency ms", "target"):
+    for column in (
+        "task",
+        "pipeline s",
+        "train s",
+        "epochs",
+        "peak MB",
+        "headline",
+        "latency ms",
+        "target",
+    ):
         table.add_column(column)
     for r in results:
         seconds_target, metric_target = TARGETS[r["task"]]
         headline = r["headline"]
-        met = r["ok"] and r["seconds"] <= seconds_target and (
-            metric_target is None or (headline and headline["value"] >= metric_target)
+        met = (
+            r["ok"]
+            and r["seconds"] <= seconds_target
+            and (metric_target is None or (headline and headline["value"] >= metric_target))
         )
         table.add_row(
-            r["task"], f"{r['seconds']:.1f}", str(r["train_seconds"]), str(r["epochs"]),
+            r["task"],
+            f"{r['seconds']:.1f}",
+            str(r["train_seconds"]),
+            str(r["epochs"]),
             f"{r['peak_mb']:.0f}",
             f"{headline['metric']} {headline['value']:.3f}" if headline else "failed",
             f"{r['latency_ms']:.2f}" if r["latency_ms"] is not None else "",
             ("[green]met[/green]" if met else "[red]missed[/red]")
-            + f" (<= {seconds_target} s" + (f", >= {metric_target})" if metric_target else ")"),
+            + f" (<= {seconds_target} s"
+            + (f", >= {metric_target})" if metric_target else ")"),
         )
     console.print(table)
     python = platform.python_version()
@@ -152,9 +190,19 @@ def main() -> None:
         f"{', '.join(f'{x:.2f}' for x in load_after)}"
     )
     if args.json:
-        args.json.write_text(json.dumps(
-            {"machine": machine, "load_before": load_before, "load_after": load_after,
-             "smoke": args.smoke, "results": results}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine,
+                    "load_before": load_before,
+                    "load_after": load_after,
+                    "smoke": args.smoke,
+                    "results": results,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     if not all(r["ok"] for r in results):
         raise SystemExit(1)
 

@@ -258,6 +258,12 @@ ROWS = [
         nothing,
         lambda p: patch_json(p, "reports/training.json", smoke=True),
     ),
+    Row(
+        27,
+        r"model kept \| the best `val_macro_f1` on the validation split",
+        lambda p: patch_json(p, "reports/training.json", selected_by="val_macro_f1"),
+        nothing,
+    ),
 ]
 
 

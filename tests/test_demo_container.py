@@ -160,12 +160,18 @@ def test_the_dockerfile_runs_the_demo(project: Path, tmp_path: Path):
     assert command == ["python", "app/gradio_app.py"]
     port = free_port()
     env = {
-        **os.environ, **env, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+        **os.environ,
+        **env,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
         "PYTHONPATH": str(workdir),
     }
     server = subprocess.Popen(
-        [sys.executable, *command[1:]], cwd=workdir, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, *command[1:]],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         url = f"http://127.0.0.1:{port}/"

@@ -172,9 +172,7 @@ def test_text_that_is_not_utf8_is_scanned(
     assert nothing_uploaded(hub)
 
 
-def test_a_readme_that_is_not_utf8_is_refused_before_anything_goes_up(
-    project: Path, hub: FakeHub
-):
+def test_a_readme_that_is_not_utf8_is_refused_before_anything_goes_up(project: Path, hub: FakeHub):
     """The README becomes the Space's card, which the Hub reads as UTF-8: one line, no upload."""
     readme = project / "README.md"
     readme.write_bytes(readme.read_bytes() + f"# price 5\u20ac\nHF = '{TOKEN}'\n".encode("cp1252"))

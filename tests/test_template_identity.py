@@ -129,12 +129,21 @@ def test_interactive_prompts_have_no_prefilled_identity(tmp_path: Path):
     answer("decides success")  # mAP@0.5, the first choice
     answer("The value of that metric")  # 0.9
     answer(
-        "The success metric in words", "mAP@0.5 of at least 0.9 on held-out photos",
+        "The success metric in words",
+        "mAP@0.5 of at least 0.9 on held-out photos",
         refused="State the success metric in words",
     )
-    for prompt in ("Demo app framework", "How you label", "Where the demo goes online",
-                   "Hugging Face user", "Name of the Space", "Jupyter notebooks",
-                   "Continuous integration", "License of the code", "Python version"):
+    for prompt in (
+        "Demo app framework",
+        "How you label",
+        "Where the demo goes online",
+        "Hugging Face user",
+        "Name of the Space",
+        "Jupyter notebooks",
+        "Continuous integration",
+        "License of the code",
+        "Python version",
+    ):
         answer(prompt)
     child.expect(pexpect.EOF)
     child.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,39 @@ def test_conflicting_edits_are_marked_and_nothing_dropped(tmp_path, versioned_te
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_conflicted_files_are_unmerged_as_git_knows_them(tmp_path, versioned_template, engine):
+    """As after `copier update` or `git merge`: the index holds the template's old version, the
+    user's and the template's new one; git lists the file as unmerged and refuses a commit
+    until it is resolved, then accepts it."""
+    repo = versioned_template(ENGINES[engine][0], _template_change(engine))
+    project = _new_at_v1(tmp_path, repo, engine)
+    readme = project / "README.md"
+    mine = readme.read_text().replace("Line three", "Line three, my version,")
+    readme.write_text(mine)
+    commit_all(project, "my conflicting edit")
+
+    assert run_pocgen("update", project, *ENGINES[engine][2]).exit_code == 1
+    assert git(project, "status", "--porcelain", "--", "README.md").startswith("UU README.md")
+    stages = {
+        line.split()[2]: git(project, "cat-file", "blob", line.split()[1])
+        for line in git(project, "ls-files", "--unmerged", "--", "README.md").splitlines()
+    }
+    assert set(stages) == {"1", "2", "3"}
+    assert stages["2"] == mine  # the user's version
+    assert "Line three, improved in v2," in stages["3"]  # the template's new version
+    assert "my version" not in stages["1"] and "improved" not in stages["1"]
+    refused = subprocess.run(
+        ["git", "-C", str(project), "commit", "-qm", "too early"], capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "unmerged files" in refused.stderr
+
+    readme.write_text(mine.replace("my version,", "my version, improved in v2,"))
+    git(project, "add", "README.md")
+    git(project, "commit", "-qm", "resolved")
+    assert git(project, "status", "--porcelain", "--", "README.md") == ""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_uncommitted_changes_stop_the_update(tmp_path, versioned_template, engine):
     repo = versioned_template(ENGINES[engine][0], _template_change(engine))
     project = _new_at_v1(tmp_path, repo, engine)
@@ -111,7 +145,8 @@ def test_cookiecutter_hooks_need_trust(tmp_path: Path):
 
 def test_not_a_git_repository(tmp_path: Path):
     project = tmp_path / "p"
-    assert run_pocgen("new", project, "-t", FIXTURES / "copier-mini", "--defaults").exit_code == 0
+    made = run_pocgen("new", project, "-t", FIXTURES / "copier-mini", "--defaults", "--no-git")
+    assert made.exit_code == 0
     result = run_pocgen("update", project)
     assert result.exit_code == 1
     assert "not a git repository" in result.stderr and "git init" in result.stderr

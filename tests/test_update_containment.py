@@ -16,7 +16,7 @@ import pytest
 from conftest import commit_all, git_init, run_pocgen
 from containment_harness import Scratch, assert_one_line_refusal, make_scratch
 
-FORMAT = "pocgen-update-journal/1"
+FORMAT = "pocgen-update-journal/2"
 
 
 @pytest.fixture
@@ -50,8 +50,14 @@ def plant(project: Path, plan: object, files: dict[str, str] | None = None) -> P
     return journal
 
 
-def a_plan(writes: list, deletes: list) -> dict:
-    return {"format": FORMAT, "prefix": "", "writes": writes, "deletes": deletes}
+def a_plan(writes: list, deletes: list, unmerged: dict | None = None) -> dict:
+    return {
+        "format": FORMAT,
+        "prefix": "",
+        "writes": writes,
+        "deletes": deletes,
+        "unmerged": unmerged or {},
+    }
 
 
 def planted(case: str, s: Scratch) -> tuple[object, dict[str, str]]:
@@ -80,6 +86,11 @@ def planted(case: str, s: Scratch) -> tuple[object, dict[str, str]]:
         "old-format": json.dumps({"prefix": "", "writes": [], "deletes": []}),
         "writes-not-a-list": json.dumps(a_plan("README.md", [])),  # type: ignore[arg-type]
         "a-name-not-text": json.dumps(a_plan([7], [])),
+        # an index entry is "mode blob stage" and nothing else: no extra line, no other path
+        "an-unmerged-entry-with-a-path": json.dumps(
+            a_plan(["README.md"], [], {"README.md": [f"100644 {'0' * 40} 1\t.git/config"]})
+        ),
+        "unmerged-not-written": json.dumps(a_plan([], [], {"README.md": [f"100644 {'0' * 40} 2"]})),
     }
     return corrupt[case], {}
 
@@ -92,11 +103,13 @@ HOSTILE = [
     ("writes-a-git-hook", "inside .git"),
     ("not-written-here", "has no record of writing it"),
     ("not-json", "is not JSON"),
-    ("a-list", "is not a pocgen-update-journal/1 plan"),
-    ("missing-keys", "is not a pocgen-update-journal/1 plan"),
-    ("old-format", "is not a pocgen-update-journal/1 plan"),
+    ("a-list", "is not a pocgen-update-journal/2 plan"),
+    ("missing-keys", "is not a pocgen-update-journal/2 plan"),
+    ("old-format", "is not a pocgen-update-journal/2 plan"),
     ("writes-not-a-list", "values of the wrong type"),
     ("a-name-not-text", "not a relative file name"),
+    ("an-unmerged-entry-with-a-path", "unmerged entries that are not index entries"),
+    ("unmerged-not-written", "unmerged entries that are not index entries"),
 ]
 
 

@@ -140,6 +140,13 @@ def new(
         str | None,
         typer.Option("--course", help="Course pack (file, URL or name): its template and answers."),
     ] = None,
+    git: Annotated[
+        bool,
+        typer.Option(
+            "--git/--no-git",
+            help="Start a git repository with a first commit (not inside another repository).",
+        ),
+    ] = True,
 ) -> None:
     """Create a project from a template (the built-in 'poc' unless --template says otherwise)."""
     from pocgen.templating import answers, create_project
@@ -155,7 +162,7 @@ def new(
         raise Interrupted(f"interrupted: nothing was written to {dest}.") from None
     options = _render_options(defaults, trust, pretend, vcs_ref)
     created = create_project(
-        dest, template, data=given, options=options, force=force, finish=finish
+        dest, template, data=given, options=options, force=force, finish=finish, git=git
     )
     for warning in created.warnings:
         err_console.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
@@ -165,7 +172,10 @@ def new(
             for name in created.files:
                 console.print(f"  {printable(name)}", markup=False, highlight=False)
         return
-    console.print(f"[green]Created[/] {shown(dest)} ({created.engine} template). Next steps:")
+    console.print(f"[green]Created[/] {shown(dest)} ({created.engine} template).")
+    if created.repository:
+        console.print(printable(created.repository), markup=False, highlight=False)
+    console.print("Next steps:")
     console.print(f"  cd {printable(shlex.quote(str(dest)))}", markup=False, highlight=False)
     for command in created.next_steps:
         console.print(f"  {printable(command)}", markup=False, highlight=False)

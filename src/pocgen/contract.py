@@ -3,9 +3,10 @@
 The template ships the JSON Schema of every report its stages write (`templates/poc/schemas/`,
 next to its copier.yml, so it documents the generated project without being rendered into it);
 pocgen validates each report against it before reading a single fact. The same folder holds the
-rule for the success-metric sentence as data, which copier.yml's validator and `pocgen check`
-both read. What the template's answers mean to the tools (which file records them, which engine
-wrote that file, which Hub licence a licence answer is) is defined here once too.
+rule for the success-metric sentence and the rules for names as data, which copier.yml's
+validators and defaults and pocgen both read. What the template's answers mean to the tools
+(which file records them, which engine wrote that file, which Hub licence a licence answer is)
+is defined here once too.
 """
 
 from __future__ import annotations
@@ -182,3 +183,22 @@ def success_sentence_gap(
     if not any(abs(number - value) < 1e-9 for number in stated_numbers(sentence)):
         return "target"
     return None
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+@cache
+def names_rule() -> dict[str, Any]:
+    """templates/poc/schemas/names.json: what a class name may hold and how a name becomes a
+    slug; copier.yml's `classes` validator and `project_slug` default read the same file."""
+    return dict(json.loads((schemas_dir() / "names.json").read_text(encoding="utf-8")))
+
+
+def slug(name: str) -> str:
+    """`name` as the built-in template's project_slug default makes it: lower case, accents
+    written out (`Mon Projet Café` -> `mon-projet-cafe`), only a-z and 0-9, single dashes, and
+    a `project-` prefix when it would not start with a letter."""
+    table = str.maketrans(names_rule()["transliteration"])
+    plain = re.sub("[^a-z0-9]+", "-", name.lower().translate(table)).strip("-")
+    return plain if plain[:1].isalpha() else f"project-{plain}".rstrip("-")

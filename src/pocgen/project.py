@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from pocgen import contract
 from pocgen.contract import recorded_answers, schema_problem
 from pocgen.errors import PocgenError
 from pocgen.evidence import Evidence, read_evidence
@@ -114,7 +115,11 @@ class Project:
 
     @property
     def package(self) -> str:
-        return self.answers.text("package_name") or self.root.name.replace("-", "_")
+        return self.answers.text("package_name") or self.slug.replace("-", "_")
+
+    @property
+    def slug(self) -> str:
+        return self.answers.text("project_slug") or contract.slug(self.root.name)
 
     @property
     def name(self) -> str:
@@ -465,11 +470,16 @@ def read_report(
 
 
 def _read_csv(path: Path) -> list[dict[str, str]] | None:
+    """A CSV a stage wrote, read as the stages read it: a cell written with an apostrophe in front
+    (so that a spreadsheet shows a value starting with = + - @ as text) without it."""
     if not path.exists():
         return None
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            return [{k: v or "" for k, v in row.items() if k} for row in csv.DictReader(handle)]
+            return [
+                {k: (v or "").removeprefix("'") for k, v in row.items() if k}
+                for row in csv.DictReader(handle)
+            ]
     except (UnicodeDecodeError, csv.Error, OSError) as error:
         raise PocgenError(
             f"{path.name} cannot be read as UTF-8 CSV ({error}); restore it from git or rerun the "

@@ -246,6 +246,7 @@ class TrainingRecord:
     model: ModelInfo | None
     history: tuple[dict[str, float | None], ...]
     run: RunInfo
+    selected_by: str | None = None  # `val_<metric>` that picked the kept epoch or C
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> TrainingRecord:
@@ -257,6 +258,7 @@ class TrainingRecord:
             model=ModelInfo.parse(data["model"]),
             history=tuple(dict(entry) for entry in data["history"]),
             run=RunInfo.parse(data),
+            selected_by=data.get("selected_by"),
         )
 
 

@@ -1,4 +1,4 @@
-"""The suite's own layout: pytest imports test modules by basename (rootdir mode without packages)."""
+"""The suite's own layout: pytest imports test modules by their basename."""
 
 from __future__ import annotations
 

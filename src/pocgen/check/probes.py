@@ -27,11 +27,20 @@ from pocgen.project import project_python
 
 # Executes every notebook in the project's kernel, from the notebook's folder, as a reader would.
 # A package missing from the project's environment is reported as such (last line
-# `missing-package: NAME`), never as a fault of the notebook.
+# `missing-package: NAME`), never as a fault of the notebook. A stage that stops prints its
+# one-line error and exits (SystemExit); that line, not "SystemExit: 1", is the evidence.
 _NOTEBOOK_SCRIPT = """
 import re
 import sys
 from pathlib import Path
+def stage_error(notebook):
+    for cell in reversed(notebook.cells):
+        outputs = cell.get("outputs", [])
+        if any(output.get("output_type") == "error" for output in outputs):
+            printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+            lines = [line.strip() for line in printed.splitlines()]
+            return next((line for line in reversed(lines) if line.startswith("error: ")), "")
+    return ""
 try:
     import nbformat
     from nbclient import NotebookClient
@@ -50,6 +59,8 @@ for name in sys.argv[1:]:
         missing = re.search(r"No module named '([^']+)'", str(error.evalue))
         if error.ename == "ModuleNotFoundError" and missing:
             print(f"missing-package: {missing.group(1)}")
+        elif error.ename == "SystemExit" and stage_error(notebook):
+            print(f"{name}: {stage_error(notebook)}")
         else:
             print(f"{name}: {error.ename}: {error.evalue}")
         sys.exit(1)

@@ -77,7 +77,7 @@ def run_on_gpu(project_dir: Path, options: RunOptions, console: Console) -> JobR
     project = load_project(project_dir)
     check_can_run(project, options)
     engine = engine_class(options.engine).connect(options, project.answers)
-    slug = str(project.answers.get("project_slug") or project.root.name)
+    slug = project.slug
     run_id = uuid.uuid4().hex[:12]
     settings = {
         "run_id": run_id,

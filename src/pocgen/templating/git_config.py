@@ -68,12 +68,16 @@ def _as_env(settings: dict[str, str], base: dict[str, str]) -> dict[str, str]:
 @functools.lru_cache(maxsize=64)
 def _neutralised(folder: str) -> tuple[tuple[str, str], ...]:
     """The command keys the repository around `folder` sets itself, each with a value that runs
-    nothing. Listing configuration reads files and runs no program."""
-    listed = subprocess.run(
-        ["git", "-C", folder, "config", "--list", "--show-scope", "--includes", "-z"],
-        capture_output=True,
-        env={**os.environ, **_as_env(ALWAYS, dict(os.environ))},
-    )
+    nothing. Listing configuration reads files and runs no program. Without git installed there
+    is nothing to switch off: no git runs."""
+    try:
+        listed = subprocess.run(
+            ["git", "-C", folder, "config", "--list", "--show-scope", "--includes", "-z"],
+            capture_output=True,
+            env={**os.environ, **_as_env(ALWAYS, dict(os.environ))},
+        )
+    except FileNotFoundError:
+        return ()
     if listed.returncode != 0:
         return ()
     found = {}

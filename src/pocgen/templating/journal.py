@@ -5,6 +5,12 @@ moment the update happens, then the files are moved into the project. A process 
 that rename leaves the old tree; one killed after it leaves a journal that the next
 `pocgen update` finishes.
 
+A file left with conflict markers is also put in git's unmerged state, as `git merge` and
+`copier update` leave it: the index holds the template's old version (stage 1), the user's
+(stage 2) and the template's new one (stage 3) instead of the file, so `git status` lists it as
+unmerged and git refuses a commit until it is resolved (`git add`). The plan lists those index
+entries, and their blobs are written into the project's object store before the commit point.
+
 The journal lives in `.git`, which travels with a project copied as an archive, so the next
 update treats it as data to validate, never as orders: its plan must follow the schema below,
 name only files inside the project (no absolute paths, no `..`, nothing in `.git`, no symlinked
@@ -16,9 +22,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
+import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +37,23 @@ from pocgen.templating import staging
 from pocgen.templating.sources import git
 
 JOURNAL = "pocgen-update"
-PLAN_FORMAT = "pocgen-update-journal/1"
-PLAN_KEYS = {"format", "prefix", "writes", "deletes"}
+PLAN_FORMAT = "pocgen-update-journal/2"
+PLAN_KEYS = {"format", "prefix", "writes", "deletes", "unmerged"}
+# A plan written by pocgen before conflicts were put in git's unmerged state: no `unmerged`.
+OLD_PLAN_FORMAT = "pocgen-update-journal/1"
+# One index entry of a conflicted file: mode, blob id (SHA-1 or SHA-256), stage.
+INDEX_ENTRY = re.compile(r"(100644|100755|120000) ([0-9a-f]{40}|[0-9a-f]{64}) [123]")
 
 
 @dataclass(frozen=True)
 class Changes:
     """What an update does to a project: files to write (from a finished scratch copy) and to
-    delete, as paths relative to the project."""
+    delete, as paths relative to the project; and for each conflicted file, its index entries
+    ("mode blob stage") that put it in git's unmerged state."""
 
     writes: list[str]
     deletes: list[str]
+    unmerged: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _git_paths(project: Path) -> tuple[Path, str]:
@@ -52,7 +67,7 @@ def _refused(journal: Path, why: str) -> PocgenError:
     return PocgenError(
         f"{journal} is not an update this pocgen can finish ({why}); it was left in place and "
         f"nothing was changed. A project copied with its .git folder can carry one: look at "
-        f"it, then remove it (rm -rf {journal}) and run the update again."
+        f"it, then remove it (rm -rf {shlex.quote(str(journal))}) and run the update again."
     )
 
 
@@ -68,12 +83,22 @@ def _plan(journal: Path, project: Path) -> dict[str, Any]:
         raise _refused(journal, "it has no plan.json") from None
     except (OSError, ValueError) as error:
         raise _refused(journal, f"its plan.json is not JSON: {error}") from None
+    if isinstance(plan, dict) and plan.get("format") == OLD_PLAN_FORMAT and "unmerged" not in plan:
+        plan = {**plan, "format": PLAN_FORMAT, "unmerged": {}}
     if not isinstance(plan, dict) or set(plan) != PLAN_KEYS or plan["format"] != PLAN_FORMAT:
         raise _refused(journal, f"its plan.json is not a {PLAN_FORMAT} plan")
     if not isinstance(plan["prefix"], str) or not all(
         isinstance(plan[key], list) for key in ("writes", "deletes")
     ):
         raise _refused(journal, "its plan.json has values of the wrong type")
+    unmerged = plan["unmerged"]
+    if not isinstance(unmerged, dict) or not all(
+        name in plan["writes"]
+        and isinstance(entries, list)
+        and all(isinstance(entry, str) and INDEX_ENTRY.fullmatch(entry) for entry in entries)
+        for name, entries in unmerged.items()
+    ):
+        raise _refused(journal, "its plan.json has unmerged entries that are not index entries")
     for name in plan["writes"] + plan["deletes"]:
         problem = staging.confined_name(name, project)
         if problem is None and name in plan["writes"]:
@@ -94,17 +119,39 @@ def _finish(journal: Path, project: Path, plan: dict[str, Any]) -> None:
             os.replace(staged, target)
     for name in plan["deletes"]:
         (project / name).unlink(missing_ok=True)
+    _mark_unmerged(project, plan["prefix"], plan["unmerged"])
     raw = (journal / "plan.json").read_bytes()
     shutil.rmtree(journal)
     staging.forget(raw)
 
 
+def _mark_unmerged(project: Path, prefix: str, unmerged: dict[str, list[str]]) -> None:
+    """Replace each conflicted file's index entry by its stages 1, 2 and 3 (see the module's
+    docstring); the blobs are already in the project's object store."""
+    lines = []
+    for name, entries in unmerged.items():
+        path = prefix + name
+        lines.append(f"0 {'0' * 40}\t{path}")  # mode 0: remove the file's stage 0 entry
+        lines += [f"{entry}\t{path}" for entry in entries]
+    if not lines:
+        return
+    try:
+        git(project, "update-index", "--index-info", data="\n".join(lines).encode() + b"\n")
+    except subprocess.CalledProcessError as error:
+        raise PocgenError(
+            f"the updated files are in place, but git could not mark the conflicted ones as "
+            f"unmerged ({error.stderr.decode(errors='replace').strip()}); fix that and run "
+            f"`pocgen update {shlex.quote(str(project))}` again to finish."
+        ) from None
+
+
 def _stopped_halfway(journal: Path, project: Path, error: OSError) -> PocgenError:
+    journal_arg, project_arg = shlex.quote(str(journal)), shlex.quote(str(project))
     return PocgenError(
         f"the update stopped while moving files into place ({error.strerror}: {error.filename}); "
-        f"fix that and run `pocgen update {project}` again to finish it, or get the old state "
-        f"back: rm -rf {journal} && git -C {project} checkout -- . && "
-        f"git -C {project} clean -fd -- ."
+        f"fix that and run `pocgen update {project_arg}` again to finish it, or get the old "
+        f"state back: rm -rf {journal_arg} && git -C {project_arg} checkout -- . && "
+        f"git -C {project_arg} clean -fd -- ."
     )
 
 
@@ -138,7 +185,7 @@ def recover(project: Path) -> bool:
             raise _refused(journal, "it names a project outside this repository")
         raise PocgenError(
             f"an interrupted update of {top / plan['prefix']} is pending; run "
-            f"`pocgen update {top / plan['prefix']}` to finish it first."
+            f"`pocgen update {shlex.quote(str(top / plan['prefix']))}` to finish it first."
         )
     try:
         with interrupts_deferred():

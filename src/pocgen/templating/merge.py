@@ -3,7 +3,10 @@
 Given the template rendered at the old version (`base`), at the new version (`theirs`) and the
 user's project (`ours`), every file the template changed is merged with `git merge-file`, the same
 merge git uses for branches: the user's edits and the template's edits both survive, and where
-they touch the same lines the file gets conflict markers instead of losing either side.
+they touch the same lines the file gets conflict markers instead of losing either side. As
+Copier's update does, a conflicted file is then put in git's unmerged state in `ours`'s index
+(stage 1 the old template's version, 2 the user's, 3 the new template's), so that the update
+can hand it on to the project (see `journal`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocgen.templating import git_config
+from pocgen.templating import git_config, sources
 
 
 @dataclass
@@ -116,4 +119,23 @@ def three_way(base: Path, theirs: Path, ours: Path) -> MergeReport:
             report.conflicts.append(name)
         else:
             report.updated.append(name)
+    if report.conflicts and (ours / ".git").is_dir():
+        _mark_unmerged(base, theirs, ours, report.conflicts)
     return report
+
+
+def _mark_unmerged(base: Path, theirs: Path, ours: Path, conflicts: list[str]) -> None:
+    """Replace each conflicted file's entry in `ours`'s index by its three stages."""
+    lines = []
+    for name in conflicts:
+        staged = sources.git(ours, "ls-files", "--stage", "-z", "--", name).decode()
+        if not staged:  # not in the index: nothing to mark
+            continue
+        mode, blob, _ = staged.partition("\t")[0].split()
+        lines += [f"0 {'0' * 40}\t{name}", f"{mode} {blob} 2\t{name}"]
+        for stage, version in ((1, base / name), (3, theirs / name)):
+            if version.is_file():
+                stored = sources.git(ours, "hash-object", "-w", "--", str(version))
+                lines.append(f"{mode} {stored.decode().strip()} {stage}\t{name}")
+    if lines:
+        sources.git(ours, "update-index", "--index-info", data="\n".join(lines).encode() + b"\n")

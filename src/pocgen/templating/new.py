@@ -10,7 +10,7 @@ from typing import Any
 
 from pocgen import topics
 from pocgen.contract import recorded_answers
-from pocgen.templating import answers, containment, engines, sources, staging
+from pocgen.templating import answers, containment, engines, repository, sources, staging
 from pocgen.templating.engines import RenderOptions
 
 
@@ -22,6 +22,7 @@ class Created:
     files: list[str] = field(default_factory=list)  # relative paths, sorted
     next_steps: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    repository: str = ""  # what `new` did about git, in one line ("" with --no-git)
 
 
 def quickstart_commands(project: Path) -> list[str]:
@@ -52,12 +53,14 @@ def create_project(
     options: RenderOptions | None = None,
     force: bool = False,
     finish: Callable[[Path], None] | None = None,
+    git: bool = False,
 ) -> Created:
     """Render `template` into `dest`. Nothing is written to `dest` unless the render succeeds;
     Ctrl-C ends in `Interrupted`, whose line says whether the project was written.
 
     `finish` changes the render before it is moved into place (a course's exercise stubs), so
-    a failure there leaves nothing behind either.
+    a failure there leaves nothing behind either. With `git`, the new project gets a repository
+    and a first commit (`repository.start`).
     """
     data = data or {}
     options = options or RenderOptions()
@@ -68,7 +71,10 @@ def create_project(
             engine = engines.get(resolved.engine)
             answers.check_known(data, engine.questions(resolved.folder), resolved.source)
             with staging.staging_area(dest) as area:
-                return _render(resolved, engine, area, dest, data, options, finish)
+                created = _render(resolved, engine, area, dest, data, options, finish)
+            if git and not options.pretend:
+                created.repository = repository.start(dest, resolved.source)
+            return created
     except KeyboardInterrupt:
         raise staging.interrupted(dest, area) from None
 

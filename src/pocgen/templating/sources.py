@@ -75,12 +75,18 @@ GIT_IDENTITY = {
 def git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
     """Run git in `repo` as pocgen (its own commits need an author on any machine), with the
     repository's own commands disabled (`git_config`)."""
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        capture_output=True,
-        input=data,
-        env={**git_config.env(repo), **GIT_IDENTITY},
-    )
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(repo), *args],
+            capture_output=True,
+            input=data,
+            env={**git_config.env(repo), **GIT_IDENTITY},
+        )
+    except FileNotFoundError:
+        raise PocgenError(
+            "git is not installed (or not on PATH): pocgen versions templates and updates "
+            "projects with it. Install git (https://git-scm.com/downloads) and rerun."
+        ) from None
     if result.returncode != 0:
         raise subprocess.CalledProcessError(result.returncode, args, result.stdout, result.stderr)
     return result.stdout

@@ -181,5 +181,25 @@ def update_project(
         engines.get(engine).update(scratch, data or {}, options)
         changes = _changes(project, scratch, tracked)
         conflicts = [name for name in changes.writes if _has_conflict_markers(scratch / name)]
+        changes = journal.Changes(
+            changes.writes, changes.deletes, _unmerged(project, scratch, conflicts)
+        )
         journal.replace_files(project, scratch, changes)
     return Updated(engine, changes.writes + changes.deletes, conflicts)
+
+
+def _unmerged(project: Path, scratch: Path, conflicts: list[str]) -> dict[str, list[str]]:
+    """The index stages the engine left for each conflicted file in the scratch copy (Copier's
+    update and `merge.three_way` both record them), as "mode blob stage" entries, with each blob
+    copied into the project's own object store so its index can point at it."""
+    if not conflicts:
+        return {}
+    entries: dict[str, list[str]] = {}
+    listed = sources.git(scratch, "ls-files", "--unmerged", "-z", "--", *conflicts).decode()
+    for record in filter(None, listed.split("\0")):
+        info, _, name = record.partition("\t")
+        mode, blob, stage = info.split()
+        content = sources.git(scratch, "cat-file", "blob", blob)
+        stored = sources.git(project, "hash-object", "-w", "--stdin", data=content)
+        entries.setdefault(name, []).append(f"{mode} {stored.decode().strip()} {stage}")
+    return entries

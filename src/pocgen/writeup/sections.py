@@ -321,6 +321,8 @@ def model(project: Project) -> Section:
         rows.append(["hardware", " / ".join(part for part in (run.hardware, run.device) if part)])
     if run.git_commit:
         rows.append(["git commit", f"`{run.git_commit}`"])
+    if record and record.selected_by:
+        rows.append(["model kept", f"the best `{record.selected_by}` on the validation split"])
     out.add(table(["", ""], rows))
     if record is None:
         out.wait("Training log not found", project.command("train"))
