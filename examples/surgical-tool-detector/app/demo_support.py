@@ -14,6 +14,8 @@ import csv
 import io
 import json
 import os
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -26,27 +28,21 @@ MODEL_FILE = Path("models/model.onnx")
 LABELS_FILE = Path("models/labels.json")
 METRICS_FILE = Path("reports/metrics.json")
 TEST_SPLIT = Path("data/splits/test.csv")
-TITLE = "Surgical Tool Detector"
-PROBLEM = (
-    "Surgical teams count every instrument by hand before closing, and an instrument "
-    "left on the operating table unnoticed (or inside the patient) is a "
-    "retained-instrument incident."
-)
-OBJECTIVE = (
-    "Tell at a glance whether each surgical tool is on the operating table, so "
-    "post-operative instrument counts take less time and a missing instrument is "
-    "flagged before closing."
-)
 DEFAULT_THRESHOLD = 0.5
 EXAMPLE_COUNT = 4
 # evaluate's metric keys that read badly as they are (others are shown unchanged).
 METRIC_NAMES = {
-    "map50": "mAP@0.5", "map50_95": "mAP@0.5:0.95", "all_found_rate": "images with all found",
-    "class_recall": "recall", "recall_at_precision": "recall at fixed precision",
+    "map50": "mAP@0.5",
+    "map50_95": "mAP@0.5:0.95",
+    "all_found_rate": "images with all found",
+    "exact_scene_rate": "images read exactly",
+    "class_recall": "recall",
+    "recall_at_precision": "recall at fixed precision",
 }
 # Limits that keep one visitor from stalling a small CPU Space: a 20 MB upload or a 40-megapixel
-# photo takes seconds and hundreds of MB just to decode, and the model resizes it anyway.
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# photo takes seconds and hundreds of MB just to decode, and the model resizes it anyway. The
+# static page (app/web/pixels.js) refuses at the same 20,000,000 bytes, so all demos agree.
+MAX_UPLOAD_BYTES = 20_000_000
 MAX_PIXELS = 40_000_000
 # One colour per class, so the same class always gets the same box colour.
 BOX_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6"]
@@ -54,6 +50,18 @@ BOX_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4",
 
 class DemoError(Exception):
     """Something the visitor (or the project's owner) can fix; the message is shown as it is."""
+
+
+def read_about() -> dict[str, str]:
+    """The project's title, problem and objective, as `export` copied them from params.yaml into
+    models/labels.json (which a Space has too); empty until the first export."""
+    about = {"title": "", "problem": "", "objective": ""}
+    if LABELS_FILE.exists():
+        about.update(json.loads(LABELS_FILE.read_text(encoding="utf-8")).get("about", {}))
+    return about
+
+
+ABOUT = read_about()
 
 
 def load_predictor() -> Predictor:
@@ -72,7 +80,7 @@ def read_image(data: bytes) -> Image.Image:
         raise DemoError("The file is empty. Upload a JPEG, PNG or WebP photo.")
     if len(data) > MAX_UPLOAD_BYTES:
         raise DemoError(
-            f"The file is {len(data) / 1e6:.0f} MB; upload a photo under "
+            f"The file is {len(data) / 1e6:.1f} MB; upload a photo under "
             f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB."
         )
     try:
@@ -125,41 +133,44 @@ def draw_boxes(image: Image.Image, boxes: list[dict[str, Any]], classes: list[st
 
 
 def score_rows(result: dict[str, Any]) -> list[tuple[str, float]]:
-    """(label, score) pairs, highest first: class probabilities, or one row per detected box."""
-    if "boxes" in result:
-        return [(box["label"], box["score"]) for box in result["boxes"]]
-    return sorted(result["scores"].items(), key=lambda pair: pair[1], reverse=True)
+    """(label, score) pairs, one per detected box, highest first."""
+    return [(box["label"], box["score"]) for box in result["boxes"]]
 
 
 def summary(result: dict[str, Any], threshold: float) -> str:
     """The one sentence a visitor reads first, with what the threshold means for this result."""
-    if "boxes" in result:
-        found = result["boxes"]
-        if not found:
-            return (
-                f"Nothing found with confidence of at least {threshold:.2f}. "
-                "Lower the threshold to see weaker guesses."
-            )
-        listed = ", ".join(f"{box['label']} {box['score']:.2f}" for box in found)
-        noun = "object" if len(found) == 1 else "objects"
-        return f"Found {len(found)} {noun}: {listed}."
-    label, score = result["label"], result["scores"][result["label"]]
-    sentence = f"Prediction: {label} ({score:.2f})."
-    if score < threshold:
-        # The model still names its best guess; the threshold says when a person should look.
-        sentence += f" That is below the {threshold:.2f} threshold: a person should check this one."
-    return sentence
+    found = result["boxes"]
+    if not found:
+        return (
+            f"Nothing found with confidence of at least {threshold:.2f}. "
+            "Lower the threshold to see weaker guesses."
+        )
+    # Counted by class, most first ("3 scalpels, 1 clamp"), as the static page says it: fifty
+    # weak boxes stay one readable line, and the table below keeps one row per box.
+    counts = Counter(box["label"] for box in found).most_common()
+    listed = ", ".join(counted(count, name) for name, count in counts)
+    noun = "object" if len(found) == 1 else "objects"
+    return f"Found {len(found)} {noun}: {listed}."
+
+
+def counted(count: int, name: str) -> str:
+    """'1 clamp', '2 clamps', '2 boxes', '2 batteries'; a name not ending in a letter is kept."""
+    if count == 1:
+        return f"1 {name}"
+    if re.search(r"(s|x|z|ch|sh)$", name):
+        return f"{count} {name}" + ("" if name.endswith("s") else "es")
+    if re.search(r"[^aeiou]y$", name):
+        return f"{count} {name[:-1]}ies"
+    return f"{count} {name}s" if re.search(r"[a-z]$", name, re.IGNORECASE) else f"{count} {name}"
 
 
 def examples() -> list[str]:
-    """A few inputs from the test split (one per class first), so visitors can try the model."""
+    """A few pictures from the test split, so visitors can try the model."""
     if not TEST_SPLIT.exists():
         return []
     with TEST_SPLIT.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    rows = [row for row in rows if Path(row["path"]).exists()]
-    ordered = rows
-    return [row["path"] for row in ordered[:EXAMPLE_COUNT]]
+        rows = [row for row in csv.DictReader(handle) if Path(row["path"]).exists()]
+    return [row["path"] for row in rows[:EXAMPLE_COUNT]]
 
 
 def writeup_link() -> str:
@@ -183,9 +194,27 @@ def shown(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def data_caveat(metrics: dict[str, Any]) -> str | None:
+    """What a visitor must know about the data behind the numbers (metrics.json's `smoke`,
+    `sample_data` and `data_sources`, as evaluate wrote them); None for data you collected."""
+    if metrics.get("smoke"):
+        return "From a --smoke run on a few items: these numbers only show that the code runs."
+    if metrics.get("sample_data"):
+        return "Trained on the built-in sample data, not on real data yet."
+    sources = metrics.get("data_sources", {})
+    if sources.get("synth"):
+        total = sum(sources.values())
+        share = "All the" if sources["synth"] == total else f"{sources['synth']} of the {total}"
+        return (
+            f"{share} images were synthesized by cut-and-paste, not photographed: "
+            "expect lower numbers on real photos."
+        )
+    return None
+
+
 def about_markdown() -> str:
     """The About panel: the problem, the objective, the measured results and where to read more."""
-    lines = [f"**Problem.** {PROBLEM}", "", f"**Objective.** {OBJECTIVE}", ""]
+    lines = [f"**Problem.** {ABOUT['problem']}", "", f"**Objective.** {ABOUT['objective']}", ""]
     if METRICS_FILE.exists():
         metrics = json.loads(METRICS_FILE.read_text(encoding="utf-8"))
         headline = metrics["headline"]
@@ -210,8 +239,9 @@ def about_markdown() -> str:
         if others:
             lines += ["Also: " + ", ".join(others) + ".", ""]
         lines += [f"_Caution: {warning}._" for warning in metrics.get("warnings", [])]
-        if metrics.get("sample_data"):
-            lines += ["_Trained on the built-in sample data, not on real data yet._", ""]
+        caveat = data_caveat(metrics)
+        if caveat:
+            lines += [f"_{caveat}_", ""]
     else:
         lines += ["_No metrics yet: run `python -m surgical_tool_detector evaluate`._", ""]
     lines.append(writeup_link())

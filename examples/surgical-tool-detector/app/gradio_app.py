@@ -23,6 +23,7 @@ except ImportError:
         """Off a Space, spaces.GPU itself returns the function unchanged; so does this."""
         return function
 
+
 # On ZeroGPU, Gradio queues at most one waiting visitor unless told otherwise.
 QUEUE_SIZE = 20
 
@@ -62,8 +63,8 @@ def predict(photo: dict[str, Any] | None, threshold: float) -> tuple[Any, dict[s
     return picture, scores, support.summary(result, threshold)
 
 
-with gr.Blocks(title=support.TITLE) as demo:
-    gr.Markdown(f"# {support.TITLE}\n{support.PROBLEM}")
+with gr.Blocks(title=support.ABOUT["title"]) as demo:
+    gr.Markdown(f"# {support.ABOUT['title']}\n{support.ABOUT['problem']}")
     with gr.Row():
         with gr.Column():
             item = gr.Image(sources=["upload", "webcam", "clipboard"], label="Photo")

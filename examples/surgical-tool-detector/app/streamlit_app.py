@@ -11,7 +11,7 @@ from pathlib import Path
 import demo_support as support
 import streamlit as st
 
-st.set_page_config(page_title=support.TITLE, page_icon="🔍", layout="wide")
+st.set_page_config(page_title=support.ABOUT["title"], page_icon="🔍", layout="wide")
 
 
 @st.cache_resource(show_spinner="Loading the model...")
@@ -24,8 +24,8 @@ def _file_name(path: str) -> str:
     return Path(path).name
 
 
-st.title(support.TITLE)
-st.caption(support.PROBLEM)
+st.title(support.ABOUT["title"])
+st.caption(support.ABOUT["problem"])
 
 with st.sidebar:
     threshold = st.slider(

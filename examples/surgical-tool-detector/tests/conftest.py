@@ -75,6 +75,10 @@ def decompression_bomb(tmp_path: Path) -> Path:
     path = tmp_path / "bomb" / "huge.png"
     path.parent.mkdir()
     header = struct.pack(">IIBBBBB", 15000, 15000, 8, 0, 0, 0, 0)  # 8-bit grayscale
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-                     + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
     return path

@@ -7,14 +7,19 @@ the test type, upload and move the slider like a visitor.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from surgical_tool_detector.config import load_params
+
 APP = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
-CLASSES = ["scalpel", "forceps", "scissors", "needle holder", "retractor"]
+# The project's own classes: these tests hold for whatever classes params.yaml names.
+PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+CLASSES = PARAMS["classes"]
 
 
 @pytest.fixture
@@ -98,8 +103,29 @@ def test_the_threshold_hides_weak_boxes(app: AppTest):
 def test_the_about_panel_shows_the_problem_and_the_measured_metric(app: AppTest):
     about = "\n".join(block.value for block in app.sidebar.markdown)
 
-    assert "**Problem.**" in about and "**Objective.**" in about
+    assert f"**Problem.** {PARAMS['problem']}" in about
+    assert f"**Objective.** {PARAMS['objective']}" in about
     # Named as a reader says it, not by its key in metrics.json (the @ escaped for Markdown).
-    assert "**mAP\\@0.5** on the test split" in about
+    readable = {
+        "map50": "mAP\\@0.5",
+        "map50_95": "mAP\\@0.5:0.95",
+        "all_found_rate": "images with all found",
+        "exact_scene_rate": "images read exactly",
+        "class_recall": "recall",
+        "recall_at_precision": "recall at fixed precision",
+    }
+    assert f"**{readable[PARAMS['evaluate']['metric']]}" in about
     assert "95% interval" in about  # how far the number could move on another test set
     assert "README.md" in about
+    assert "From a --smoke run on a few items" in about  # where the numbers came from
+
+
+def test_the_about_panel_says_when_the_images_were_synthesized(exported_workdir: Path):
+    # evaluate records the manifest's sources in metrics.json; the About panel reads them there
+    metrics_file = exported_workdir / "reports" / "metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    metrics.update(smoke=False, sample_data=False, data_sources={"synth": 40})
+    metrics_file.write_text(json.dumps(metrics))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    about = "\n".join(block.value for block in at.sidebar.markdown)
+    assert "All the images were synthesized by cut-and-paste, not photographed" in about

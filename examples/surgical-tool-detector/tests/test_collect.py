@@ -17,8 +17,7 @@ from sklearn.datasets import load_sample_image
 
 from surgical_tool_detector import collect_images
 from surgical_tool_detector.cli import main
-from surgical_tool_detector.collect import Cutout, PasteSettings, paste_objects
-from surgical_tool_detector.config import MANIFEST_FILE, RAW_DIR, load_params
+from surgical_tool_detector.config import RAW_DIR, load_params
 from surgical_tool_detector.dataset import (
     box_file,
     box_problem,
@@ -26,6 +25,7 @@ from surgical_tool_detector.dataset import (
     read_boxes,
     read_manifest,
 )
+from surgical_tool_detector.synth import Cutout, PasteSettings, paste_objects
 
 
 def photo(path: Path, seed: int, size: tuple[int, int] = (64, 48), orientation: int = 1):
@@ -111,9 +111,12 @@ def test_odd_files_are_each_listed_and_a_rerun_adds_no_copies(
     assert "pip install -e '.[heic]'" in err
     assert "huge.png: too large to open safely" in err
     assert "notes.txt: not an image file" in err
-    assert "4 input(s) skipped" in err  # notes.txt is listed, not an error
-    assert sorted(list_images()) == ["phone/Strand Café ö.jpg", "phone/good.jpg",
-                                     "phone/scan.v2.png"]
+    assert "4 problem(s) with inputs" in err  # notes.txt is listed, not an error
+    assert sorted(list_images()) == [
+        "phone/Strand Café ö.jpg",
+        "phone/good.jpg",
+        "phone/scan.v2.png",
+    ]
     recorded_files_match_manifest()
 
     for name in ("truncated.jpg", "empty.png", "IMG_0001.heic", "huge.png"):
@@ -124,7 +127,9 @@ def test_odd_files_are_each_listed_and_a_rerun_adds_no_copies(
     recorded_files_match_manifest()
 
 
-def test_an_interrupted_run_keeps_nothing_it_wrote(workdir, capsys, monkeypatch):
+def test_an_interrupted_run_keeps_what_it_finished_and_a_rerun_completes_it(
+    workdir, capsys, monkeypatch
+):
     for seed in range(4):
         photo(workdir / "photos" / f"p{seed}.jpg", seed)
     opened = []
@@ -140,7 +145,54 @@ def test_an_interrupted_run_keeps_nothing_it_wrote(workdir, capsys, monkeypatch)
     with pytest.raises(SystemExit) as exit_info:
         main(["collect", "folder", "photos"])
     assert exit_info.value.code == 130
-    assert list_images() == [] and not MANIFEST_FILE.exists()
+    assert list_images() == ["photos/p0.jpg", "photos/p1.jpg"]
+    recorded_files_match_manifest()
+
+    monkeypatch.setattr(collect_images, "open_image", real_open)
+    main(["collect", "folder", "photos"])
+    assert list_images() == [f"photos/p{seed}.jpg" for seed in range(4)]  # no copies
+    recorded_files_match_manifest()
+
+
+def test_a_killed_run_is_finished_by_the_next(workdir, capsys):
+    """Killed between recording an item and renaming its file into place, and while writing
+    the next one: the rerun finishes the first and removes the second."""
+    for seed in range(3):
+        photo(workdir / "photos" / f"p{seed}.jpg", seed)
+    main(["collect", "folder", "photos"])
+    recorded = RAW_DIR / "photos" / "p0.jpg"
+    recorded.rename(recorded.with_name("p0.jpg.partial"))
+    (RAW_DIR / "photos" / "p9.jpg.partial").write_bytes(b"half a file")
+    main(["collect", "folder", "photos"])
+    assert list_images() == ["photos/p0.jpg", "photos/p1.jpg", "photos/p2.jpg"]
+    assert sorted(path.name for path in (RAW_DIR / "photos").iterdir()) == [
+        "p0.jpg",
+        "p1.jpg",
+        "p2.jpg",
+    ]
+    recorded_files_match_manifest()
+
+
+def test_a_moved_or_renamed_photo_is_the_same_item_and_a_deleted_one_goes_on_request(
+    workdir, capsys
+):
+    for seed in range(3):
+        photo(workdir / "photos" / f"p{seed}.jpg", seed)
+    main(["collect", "folder", "photos"])
+    hashes = {item: row["content_hash"] for item, row in read_manifest().items()}
+    (workdir / "photos" / "p0.jpg").rename(workdir / "photos" / "renamed.jpg")
+    (workdir / "photos" / "p1.jpg").unlink()
+    main(["collect", "folder", "photos"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert "1 photo(s) collected before were moved or renamed" in err
+    assert "1 photo(s) collected from photos before are no longer in it" in err
+    assert "pass --prune" in err
+    rows = read_manifest()
+    assert {item: row["content_hash"] for item, row in rows.items()} == hashes  # no copy
+    assert rows["photos/p0.jpg"]["original_path"].endswith("renamed.jpg")
+    main(["collect", "folder", "photos", "--prune"])
+    assert list_images() == ["photos/p0.jpg", "photos/p2.jpg"]
+    recorded_files_match_manifest()
 
 
 def test_images_are_normalised_once_and_the_manifest_says_how(workdir, capsys):
@@ -224,8 +276,11 @@ def write_video(path: Path) -> None:
     assert writer.isOpened()
     rng = np.random.default_rng(0)
     for scene in range(4):
-        frame = cv2.resize(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8), (96, 64),
-                           interpolation=cv2.INTER_NEAREST)  # sharp blocks: edges everywhere
+        frame = cv2.resize(
+            rng.integers(0, 256, (16, 24, 3), dtype=np.uint8),
+            (96, 64),
+            interpolation=cv2.INTER_NEAREST,
+        )  # sharp blocks: edges everywhere
         writer.write(frame)
         writer.write(frame)
         if scene < 2:
@@ -242,15 +297,16 @@ def test_video_keeps_sharp_distinct_frames_and_reports_a_bad_video(workdir, caps
     rows = read_manifest()
     assert len(rows) == 4
     assert {row["group"] for row in rows.values()} == {"video:clip.avi"}
-    main(["collect", "video", "clip.avi"])  # a rerun adds no second copy
-    assert "clip.avi was collected before" in capsys.readouterr().err
+    main(["collect", "video", "clip.avi", "--fps", "10"])  # a rerun adds no second copy
+    assert "clip.avi was collected before: 4 of its frames" in capsys.readouterr().err
     assert len(read_manifest()) == 4
 
 
 def test_a_low_texture_video_keeps_its_frames(workdir, capsys):
     """A plain scene is never as sharp as a busy one: blur is judged against the clip itself."""
-    writer = cv2.VideoWriter(str(workdir / "table.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10,
-                             (96, 64))
+    writer = cv2.VideoWriter(
+        str(workdir / "table.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (96, 64)
+    )
     rng = np.random.default_rng(0)
     for scene in range(6):
         frame = np.full((64, 96, 3), 200, np.uint8)
@@ -266,10 +322,12 @@ def test_a_low_texture_video_keeps_its_frames(workdir, capsys):
 
 def test_paste_objects_measures_exact_boxes():
     square = Image.new("RGBA", (40, 30), (255, 0, 0, 255))
-    settings = PasteSettings(objects=(3, 3), scale=(0.3, 0.5), rotation=40, brightness=(1, 1),
-                             occlusion=1.0)
-    image, objects = paste_objects(Image.new("RGB", (128, 128)), [Cutout(square, "red")],
-                                   settings, random.Random(0))
+    settings = PasteSettings(
+        objects=(3, 3), scale=(0.3, 0.5), rotation=40, brightness=(1, 1), occlusion=1.0
+    )
+    image, objects = paste_objects(
+        Image.new("RGB", (128, 128)), [Cutout(square, "red")], settings, random.Random(0)
+    )
     assert objects
     visible = np.array(image)[..., 0] > 0  # any red pixel is a pasted object
     for _, (x0, y0, x1, y1) in objects:
@@ -292,8 +350,10 @@ def test_synth_makes_labeled_images_and_lists_bad_cutouts(workdir, capsys):
     cutout.save(workdir / "cutouts" / "unknown-class" / "other.png")
     photo(workdir / "cutouts" / classes[0] / "opaque.png", 5)  # no transparency
     photo(workdir / "backgrounds" / "table.jpg", 6, (200, 150))
-    err = fail(["collect", "synth", "--smoke", "--cutouts", "cutouts", "--backgrounds",
-                "backgrounds"], capsys)
+    err = fail(
+        ["collect", "synth", "--smoke", "--cutouts", "cutouts", "--backgrounds", "backgrounds"],
+        capsys,
+    )
     assert "'unknown-class' is not one of the classes" in err
     assert "opaque.png: no transparent background" in err
     images = list_images()

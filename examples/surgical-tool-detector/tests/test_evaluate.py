@@ -1,12 +1,13 @@
 """`evaluate`: metrics.json per the schema, the figures, and the metric code on worked examples."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from surgical_tool_detector.cli import main
-from surgical_tool_detector.config import FIGURES_DIR, METRICS_FILE
+from surgical_tool_detector.config import FIGURES_DIR, METRICS_FILE, load_params
 from surgical_tool_detector.evaluate import confusion, mean_box_baseline
 from surgical_tool_detector.metrics import (
     average_precision,
@@ -17,11 +18,27 @@ from surgical_tool_detector.metrics import (
     precision_recall,
 )
 
-CLASSES = ["scalpel", "forceps", "scissors", "needle holder", "retractor"]
+# The project's own classes: these tests hold for whatever classes params.yaml names.
+PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+CLASSES = PARAMS["classes"]
 TOP_LEVEL_KEYS = {
-    "schema_version", "task", "sample_data", "classes", "dataset", "headline", "metrics",
-    "baseline", "per_class", "latency_ms", "model", "training", "figures", "created_at",
-    "test_size", "warnings",
+    "schema_version",
+    "task",
+    "sample_data",
+    "data_sources",
+    "classes",
+    "dataset",
+    "headline",
+    "metrics",
+    "baseline",
+    "per_class",
+    "latency_ms",
+    "model",
+    "training",
+    "figures",
+    "created_at",
+    "test_size",
+    "warnings",
 }
 
 
@@ -31,8 +48,9 @@ def test_smoke_evaluation_writes_metrics_per_the_schema(exported_workdir):
     metrics = json.loads(METRICS_FILE.read_text())
     assert TOP_LEVEL_KEYS <= set(metrics)
     assert metrics["schema_version"] == 1
-    assert metrics["task"] == "object-detection"
+    assert metrics["task"] == PARAMS["task"]
     assert metrics["sample_data"] is True
+    assert set(metrics["data_sources"]) == {"sample"}  # the About panels say so
     assert metrics["classes"] == CLASSES
     assert metrics["dataset"]["test"] > 0
     assert set(metrics["dataset"]["per_class"]) == set(CLASSES)
@@ -40,7 +58,7 @@ def test_smoke_evaluation_writes_metrics_per_the_schema(exported_workdir):
     assert metrics["baseline"]["name"].startswith("mean box per class")
     assert all({"ap50", "recall"} <= set(metrics["per_class"][name]) for name in CLASSES)
     headline = metrics["headline"]
-    assert headline["metric"] == "map50"
+    assert headline["metric"] == PARAMS["evaluate"]["metric"]
     assert set(metrics["baseline"]["metrics"]) == set(metrics["metrics"])
     assert headline["value"] == metrics["metrics"][headline["metric"]]
     if headline["value"] is not None:  # a class absent from the 8 smoke items has no recall
@@ -59,9 +77,7 @@ def test_smoke_evaluation_writes_metrics_per_the_schema(exported_workdir):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_evaluate_prints_the_small_test_set_warning_with_per_class_counts(
-    exported_workdir, capsys
-):
+def test_evaluate_prints_the_small_test_set_warning_with_per_class_counts(exported_workdir, capsys):
     main(["evaluate", "--smoke"])
     out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
     assert "Warning: small test set:" in out
@@ -125,11 +141,17 @@ def test_perfect_and_empty_predictions_score_one_and_zero():
     names = ["a", "b", "c"]
     result = detection_metrics(match_all(TRUTH, perfect, 3), names, SETTINGS, np.arange(3))
     assert result["metrics"] == {
-        "map50": 1.0, "map50_95": 1.0, "all_found_rate": 1.0,
-        "class_recall": 1.0, "recall_at_precision": 1.0,
+        "map50": 1.0,
+        "map50_95": 1.0,
+        "all_found_rate": 1.0,
+        "exact_scene_rate": 1.0,
+        "class_recall": 1.0,
+        "recall_at_precision": 1.0,
     }
     assert result["per_class"]["c"]["ap50"] is None  # no true box: left out of the mean
     empty = detection_metrics(match_all(TRUTH, [[], [], []], 3), names, SETTINGS, np.arange(3))
+    # Finding nothing reads the empty third image exactly, and nothing else.
+    assert empty["metrics"].pop("exact_scene_rate") == pytest.approx(1 / 3, abs=1e-3)
     assert set(empty["metrics"].values()) == {0.0}
 
 
@@ -144,6 +166,9 @@ def test_all_found_rate_and_class_recall_count_what_a_tray_check_needs():
     names = ["a", "b", "c"]
     result = detection_metrics(match_all(TRUTH, detections, 3), names, SETTINGS, np.arange(3))
     assert result["metrics"]["all_found_rate"] == 0.5
+    # Read exactly: only image 0. Image 1 misses its b box; image 2, empty, gets a false alarm,
+    # which all_found_rate never sees.
+    assert result["metrics"]["exact_scene_rate"] == pytest.approx(1 / 3, abs=1e-3)
     assert result["metrics"]["class_recall"] == 1.0  # both a boxes found
     assert result["per_class"]["b"]["recall"] == 0.0  # its box scored under the threshold
     # Resampling image 0 twice: the metrics follow the resampled set.
@@ -158,8 +183,9 @@ def test_all_found_rate_and_class_recall_count_what_a_tray_check_needs():
 def test_recall_at_precision_reads_the_curve_where_precision_holds():
     # Class a: hit (0.9), false alarm (0.8), hit (0.7): precision 1, 0.5, 0.67; recall 0.5, 1.
     truth = [[(0, box(0, 0, 10, 10)), (0, box(50, 50, 60, 60))]]
-    detections = [[(0, 0.9, box(0, 0, 10, 10)), (0, 0.8, box(20, 20, 30, 30)),
-                   (0, 0.7, box(50, 50, 60, 60))]]
+    detections = [
+        [(0, 0.9, box(0, 0, 10, 10)), (0, 0.8, box(20, 20, 30, 30)), (0, 0.7, box(50, 50, 60, 60))]
+    ]
     matches = match_all(truth, detections, 3)
     strict = detection_metrics(matches, ["a", "b", "c"], SETTINGS, np.arange(1))
     assert strict["metrics"]["recall_at_precision"] == 0.5  # precision >= 0.9: only the first

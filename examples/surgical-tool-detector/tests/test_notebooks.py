@@ -44,7 +44,10 @@ def notebook_errors(
         # Three kernels share the machine: on 2 busy cores one can take over a minute just to
         # answer its first message, so it gets the same patience as a cell (nbclient's is 60 s).
         client = NotebookClient(
-            notebook, timeout=300, startup_timeout=300, kernel_name="python3",
+            notebook,
+            timeout=300,
+            startup_timeout=300,
+            kernel_name="python3",
             resources={"metadata": {"path": str(folder)}},
         )
         await client.async_execute()

@@ -62,8 +62,11 @@ def test_groups_and_near_duplicates_stay_together(workdir):
     original = rows[10]["item"]
     near_copy = "sample/near-copy.png"
     Image.open(RAW_DIR / original).resize((300, 300)).save(RAW_DIR / near_copy)
-    append_csv(MANIFEST_FILE, MANIFEST_COLUMNS, [{"item": near_copy, "source": "folder",
-                                                  "group": near_copy}])
+    append_csv(
+        MANIFEST_FILE,
+        MANIFEST_COLUMNS,
+        [{"item": near_copy, "source": "folder", "group": near_copy}],
+    )
     box_file(near_copy).write_text(box_file(original).read_text(encoding="utf-8"), "utf-8")
     original, near_copy = f"data/raw/{original}", f"data/raw/{near_copy}"
     for seed in ("1", "2", "3"):

@@ -27,7 +27,7 @@ def test_smoke_training_saves_the_model_and_its_report_and_repeats(split_sample)
     assert CHECKPOINT_FILE.exists()
     report = json.loads(TRAINING_FILE.read_text())
     assert report["smoke"] is True
-    assert report["task"] == "object-detection"
+    assert report["task"] == load_params()["task"]
     assert report["dataset"]["train"] > 0
     assert report["model"]["parameters"] > 0
     assert report["seconds"] >= 0
@@ -78,7 +78,9 @@ def test_an_unreadable_image_in_a_split_is_named(split_sample, capsys):
 def test_the_pretrained_architecture_builds_offline():
     # The ImageNet weights need the internet; the network they load into does not.
     config = {
-        "classes": ["a", "b", "c"], "encoder": "mobilenet_v3_small", "input_size": 128,
+        "classes": ["a", "b", "c"],
+        "encoder": "mobilenet_v3_small",
+        "input_size": 128,
         "channels": 32,
     }
     model = build_model(config).eval()

@@ -11,7 +11,12 @@ from surgical_tool_detector.config import QUALITY_FILE, RAW_DIR
 from surgical_tool_detector.dataset import box_file, list_images
 
 KEYS = {
-    "items", "per_class", "duplicates", "sample_data", "blocking", "unknown_labels",
+    "items",
+    "per_class",
+    "duplicates",
+    "sample_data",
+    "blocking",
+    "unknown_labels",
     "corrupt",
 }
 

@@ -1,231 +1,138 @@
-// The exported model in the browser: the same steps as src/surgical_tool_detector/inference.py, in JS.
+// Loads the onnxruntime-web runtime and the exported model into this page, as fast as the network
+// allows. The runtime travels gzipped (3.7 MB instead of 14 MB, whatever the host does) and is
+// unpacked as it arrives; both files download at once, and the runtime starts (compiling takes a
+// second or more on a slow device) as soon as it is in, while the model may still be on its way.
+// Both are kept in the browser's Cache API under their content hash, so a return visit downloads
+// nothing and a rebuilt site is never served from a stale copy.
 //
-// predict() must give what `Predictor.predict` gives in Python, number for number, so every step
-// below copies its Python twin exactly, down to Pillow's fixed-point bilinear resize.
-// A change to either file needs the same change in the other.
+// downloads.json, written by `python -m <package> web --build`, lists the two files: their path,
+// size on the wire (for an honest progress bar) and SHA-256 (to check them, and to key the cache).
 
-const ort = globalThis.ort; // set by ort/ort.wasm.min.js, loaded before this module
+import * as ort from "./ort/ort.wasm.bundle.min.mjs";
 
-// Load the runtime's worker and .wasm from this site's ort/ folder, never from a CDN. One thread:
-// threads need cross-origin isolation headers, and on a small CPU they are not faster.
-ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
-ort.env.wasm.numThreads = 1;
+export { ort };
 
-/** The model and labels.json, loaded once: {config, session}. */
-export async function loadModel() {
-  const [config, session] = await Promise.all([
-    fetch("models/labels.json").then((response) => response.json()),
-    ort.InferenceSession.create("models/model.onnx", { executionProviders: ["wasm"] }),
-  ]);
-  return { config, session };
+const CACHE_NAME = "pocgen-web-demo";
+
+/**
+ * A JSON file of this site, or an error naming it. Always asked of the server ("no-cache" lets it
+ * answer "not modified"): after a rebuild, an old downloads.json would bring back the old model.
+ */
+export async function readJson(path) {
+  const response = await fetch(path, { cache: "no-cache" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
 }
 
-/** A picture's RGBA pixels, decoded without colour conversion, upright per its EXIF tag. */
-export async function readPixels(input) {
-  const blob = typeof input === "string" ? await (await fetch(input)).blob() : input;
-  const bitmap = await createImageBitmap(blob, {
-    imageOrientation: "from-image",
-    colorSpaceConversion: "none",
-    premultiplyAlpha: "none",
-  });
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  context.drawImage(bitmap, 0, 0);
-  const { data, width, height } = context.getImageData(0, 0, bitmap.width, bitmap.height);
-  flattenOntoWhite(data);
-  return { bitmap, data, width, height };
-}
-
-/** images.flatten: transparent pixels painted onto white with Pillow's rounding, as collect did. */
-function flattenOntoWhite(data) {
-  for (let i = 0; i < data.length; i += 4) {
-    const alpha = data[i + 3];
-    if (alpha === 255) continue;
-    for (let c = 0; c < 3; c++) {
-      const blended = 255 * (255 - alpha) + data[i + c] * alpha + 128;
-      data[i + c] = (blended + (blended >> 8)) >> 8;
-    }
-    data[i + 3] = 255;
+/** The Cache API where the browser offers it (https or localhost pages), else null. */
+async function openCache() {
+  try {
+    return globalThis.caches ? await caches.open(CACHE_NAME) : null;
+  } catch {
+    return null; // storage turned off, as in some private windows: download every visit
   }
 }
 
-// Pillow keeps resampling weights as integers with this many fraction bits (Resample.c).
-const PRECISION_BITS = 22;
+const isGzip = (bytes) => bytes[0] === 0x1f && bytes[1] === 0x8b;
 
-/** Pillow's bilinear weights for one axis: for each output pixel, its first input and weights. */
-function resampleWeights(inSize, outSize) {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1); // shrinking widens the filter, which averages pixels
-  const support = filterScale; // the triangle filter reaches 1 pixel, times the scale
-  const reciprocal = 1 / filterScale;
-  const rows = [];
-  for (let out = 0; out < outSize; out++) {
-    const centre = (out + 0.5) * scale;
-    const first = Math.max(0, Math.trunc(centre - support + 0.5));
-    const last = Math.min(inSize, Math.trunc(centre + support + 0.5));
-    const raw = [];
-    for (let x = first; x < last; x++) {
-      raw.push(Math.max(0, 1 - Math.abs((x - centre + 0.5) * reciprocal)));
-    }
-    const total = raw.reduce((sum, weight) => sum + weight, 0);
-    const weights = raw.map((weight) => {
-      const share = total !== 0 ? weight / total : weight;
-      return Math.trunc(share * 2 ** PRECISION_BITS + (share < 0 ? -0.5 : 0.5));
-    });
-    rows.push({ first, weights });
-  }
-  return rows;
-}
-
-/** Pillow's rounding of a fixed-point sum back to a byte. */
-function clip8(sum) {
-  if (sum >= 2 ** (PRECISION_BITS + 8)) return 255;
-  if (sum <= 0) return 0;
-  return sum >> PRECISION_BITS;
-}
-
-/** RGB bytes resized like Pillow's Image.resize(BILINEAR): width first, then height. */
-function resizeBilinear(rgb, width, height, size) {
-  let pixels = rgb;
-  let columns = width;
-  if (width !== size) {
-    const table = resampleWeights(width, size);
-    const next = new Uint8Array(size * height * 3);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < size; x++) {
-        const { first, weights } = table[x];
-        for (let c = 0; c < 3; c++) {
-          let sum = 2 ** (PRECISION_BITS - 1);
-          for (let k = 0; k < weights.length; k++) {
-            sum += pixels[(y * width + first + k) * 3 + c] * weights[k];
-          }
-          next[(y * size + x) * 3 + c] = clip8(sum);
-        }
-      }
-    }
-    pixels = next;
-    columns = size;
-  }
-  if (height !== size) {
-    const table = resampleWeights(height, size);
-    const next = new Uint8Array(size * size * 3);
-    for (let y = 0; y < size; y++) {
-      const { first, weights } = table[y];
-      for (let x = 0; x < columns; x++) {
-        for (let c = 0; c < 3; c++) {
-          let sum = 2 ** (PRECISION_BITS - 1);
-          for (let k = 0; k < weights.length; k++) {
-            sum += pixels[((first + k) * columns + x) * 3 + c] * weights[k];
-          }
-          next[(y * columns + x) * 3 + c] = clip8(sum);
-        }
-      }
-    }
-    pixels = next;
-  }
-  return pixels;
-}
-
-/** inference.preprocess: RGB, resized to size x size, normalised, channels first (float32). */
-export function preprocess(picture, size, mean, std) {
-  const rgb = new Uint8Array(picture.width * picture.height * 3);
-  for (let i = 0, j = 0; i < picture.data.length; i += 4, j += 3) {
-    rgb[j] = picture.data[i];
-    rgb[j + 1] = picture.data[i + 1];
-    rgb[j + 2] = picture.data[i + 2];
-  }
-  const resized = resizeBilinear(rgb, picture.width, picture.height, size);
-  const tensor = new Float32Array(3 * size * size);
-  const f = Math.fround; // numpy does this arithmetic in float32; so do we, step by step
-  for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < size * size; i++) {
-      const scaled = f(resized[i * 3 + c] / 255);
-      tensor[c * size * size + i] = f(f(scaled - f(mean[c])) / f(std[c]));
-    }
-  }
-  return new ort.Tensor("float32", tensor, [1, 3, size, size]);
-}
-
-/** inference.overlap: intersection over union of two boxes [x0, y0, x1, y1]. */
-function overlap(a, b) {
-  const width = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const height = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = width * height;
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-  return union > 0 ? inter / union : 0;
+/** A promise awaited later: until then, its failure must not count as unhandled. */
+function later(promise) {
+  promise.catch(() => {});
+  return promise;
 }
 
 /**
- * inference.decode: (class id, score, [x0, y0, x1, y1]) boxes in the network's input pixels.
- * A cell counts only where it is the highest of its 3x3 neighbourhood in its class map; then the
- * best cells above the threshold become boxes, and a box overlapping a better one of its class
- * by more than nmsIou is dropped.
+ * A response's body as it arrives: {body, content, unpackedByHost}. content is the body unpacked
+ * if it is gzipped (fed to the browser's own decoder chunk by chunk, so unpacking ends with the
+ * download). A host that unpacks .gz files itself (Content-Encoding: gzip) sends the unpacked
+ * file, of entry.unpacked_bytes. onBytes(received, total) follows the download.
  */
-function decode(heatmap, box, grid, classes, stride, threshold, maxDetections, nmsIou) {
-  const cells = grid * grid;
-  const peaks = [];
-  for (let c = 0; c < classes; c++) {
-    for (let row = 0; row < grid; row++) {
-      for (let col = 0; col < grid; col++) {
-        const score = heatmap[c * cells + row * grid + col];
-        let highest = true;
-        for (let dy = -1; dy <= 1 && highest; dy++) {
-          for (let dx = -1; dx <= 1; dx++) {
-            const r = row + dy;
-            const k = col + dx;
-            if (r >= 0 && r < grid && k >= 0 && k < grid && heatmap[c * cells + r * grid + k] > score) {
-              highest = false;
-              break;
-            }
-          }
-        }
-        peaks.push({ c, row, col, score: highest ? score : 0 });
+async function readBody(response, entry, onBytes) {
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  let unpackedByHost = false;
+  let unpacker = null;
+  let unpacked = null;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!chunks.length && entry.unpacked_bytes) {
+      unpackedByHost = !isGzip(value);
+      if (!unpackedByHost) {
+        const stream = new DecompressionStream("gzip");
+        unpacker = stream.writable.getWriter();
+        unpacked = new Response(stream.readable).arrayBuffer();
       }
     }
+    chunks.push(value);
+    unpacker?.write(value).catch(() => {}); // a broken stream fails `unpacked`, awaited below
+    received += value.length;
+    onBytes(received, unpackedByHost ? entry.unpacked_bytes : entry.bytes);
   }
-  peaks.sort((a, b) => b.score - a.score); // stable: ties keep (class, row, column) order
-  const kept = [];
-  for (const { c, row, col, score } of peaks.slice(0, maxDetections)) {
-    if (score < threshold) break;
-    const at = row * grid + col;
-    const cx = (col + box[at]) * stride;
-    const cy = (row + box[cells + at]) * stride;
-    const w = Math.fround(Math.fround(Math.exp(box[2 * cells + at])) * stride);
-    const h = Math.fround(Math.fround(Math.exp(box[3 * cells + at])) * stride);
-    const corners = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
-    if (kept.every((other) => other.c !== c || overlap(corners, other.corners) <= nmsIou)) {
-      kept.push({ c, score, corners });
-    }
+  unpacker?.close().catch(() => {});
+  const body = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
   }
-  return kept;
+  return { body, content: unpacked ? new Uint8Array(await unpacked) : body, unpackedByHost };
 }
 
-/** Predictor.predict: {boxes: [{label, score, box}]} in pixels of the picture, best first. */
-export async function predictPicture(model, picture, threshold = 0.5) {
-  const { config, session } = model;
-  const size = config.input_size;
-  const image = preprocess(picture, size, config.mean, config.std);
-  const outputs = await session.run({ [session.inputNames[0]]: image });
-  const heatmap = outputs[session.outputNames[0]];
-  const settings = config.decode;
-  const found = decode(
-    heatmap.data, outputs[session.outputNames[1]].data, heatmap.dims[2], heatmap.dims[1],
-    settings.stride, threshold, settings.max_detections, settings.nms_iou,
-  );
-  // The network saw a size x size copy; scale the boxes back to the picture's own pixels.
-  const limits = [picture.width, picture.height, picture.width, picture.height];
-  const boxes = found.map(({ c, score, corners }) => ({
-    label: config.classes[c],
-    score,
-    box: corners.map((value, i) => {
-      const scaled = Math.min(Math.max(value * (limits[i] / size), 0), limits[i]);
-      return Math.round(scaled * 10) / 10;
-    }),
-  }));
-  return { boxes };
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** Predictor.predict for an image URL or a Blob (an upload, a paste, a webcam frame). */
-export async function predict(model, input, threshold = 0.5) {
-  return predictPicture(model, await readPixels(input), threshold);
+/** Keep a download for the next visit, and drop the copies older builds left under that path. */
+async function keep(cache, url, body) {
+  const kept = new URL(url, location.href);
+  await cache.put(kept, new Response(body));
+  for (const request of await cache.keys()) {
+    const old = new URL(request.url);
+    if (old.pathname === kept.pathname && old.href !== kept.href) await cache.delete(request);
+  }
+}
+
+/**
+ * One file of downloads.json as bytes, unpacked and checked, from the cache or the network;
+ * onProgress(received, total) follows the download.
+ */
+async function download(entry, onProgress) {
+  const url = `${entry.path}?sha256=${entry.sha256}`; // the content hash keys the cache
+  const cache = await openCache();
+  const cached = cache && (await cache.match(url));
+  const response = cached || (await fetch(url));
+  if (!response.ok) throw new Error(`${entry.path}: HTTP ${response.status}`);
+  const { body, content, unpackedByHost } = await readBody(response, entry, onProgress);
+  const expected = unpackedByHost ? entry.unpacked_sha256 : entry.sha256;
+  if (crypto.subtle && (await sha256(body)) !== expected) {
+    await cache?.delete(url);
+    throw new Error(`${entry.path} arrived damaged (its checksum does not match)`);
+  }
+  if (cache && !cached) keep(cache, url, body).catch(() => {}); // a full disk only costs a visit
+  return content;
+}
+
+/**
+ * The model, ready to run: {config, session}. onProgress(file, received, total) follows the two
+ * downloads, file being "runtime" or "model"; onDownloaded() is called when both are in.
+ */
+export async function loadModel(onProgress, onDownloaded) {
+  const files = await readJson("downloads.json");
+  // Both downloads at once: the connection is the bottleneck, and one stream alone fills it less.
+  const config = later(readJson("models/labels.json"));
+  const runtime = download(files.runtime, (done, total) => onProgress("runtime", done, total));
+  const model = later(download(files.model, (done, total) => onProgress("model", done, total)));
+  Promise.all([runtime, model]).then(onDownloaded, () => {}); // a failure is reported below
+  // The runtime's bytes are handed over, so it fetches nothing more. One thread: threads need
+  // cross-origin isolation headers, and on a small CPU they are not faster.
+  ort.env.wasm.wasmBinary = await runtime;
+  ort.env.wasm.numThreads = 1;
+  // Start the runtime while the model may still be downloading: a session asked for an empty
+  // model compiles and starts the runtime, then fails (as it should); the real one reuses it.
+  await ort.InferenceSession.create(new Uint8Array()).catch(() => {});
+  const session = await ort.InferenceSession.create(await model, { executionProviders: ["wasm"] });
+  return { config: await config, session };
 }

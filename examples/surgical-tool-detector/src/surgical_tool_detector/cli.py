@@ -13,6 +13,7 @@ import sys
 
 from .config import StageError
 
+PROJECT_NAME = "Surgical Tool Detector"
 # Stage name -> one-line summary, in pipeline order.
 STAGES = {
     "sample": "write the built-in sample dataset (generated, no download)",
@@ -31,10 +32,7 @@ STAGES = {
 def _overview_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m surgical_tool_detector",
-        description=(
-            "Surgical Tool Detector: "
-            "every stage of the pipeline, one module each."
-        ),
+        description=f"{PROJECT_NAME}: every stage of the pipeline, one module each.",
     )
     subparsers = parser.add_subparsers(title="stages", metavar="STAGE")
     for name, summary in STAGES.items():
@@ -50,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     stage, rest = argv[0], argv[1:]
     module = importlib.import_module(f".{stage}", __package__)
     parser = argparse.ArgumentParser(  # Raw: the docstrings' example commands keep their lines
-        prog=f"python -m surgical_tool_detector {stage}", description=module.__doc__,
+        prog=f"python -m surgical_tool_detector {stage}",
+        description=module.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     module.add_arguments(parser)

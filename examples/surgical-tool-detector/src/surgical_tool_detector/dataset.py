@@ -1,13 +1,15 @@
 """Read and write the dataset layout that every stage shares (see data/README.md).
 
-The layout is plain files on purpose: CSV, JSON lines and YOLO text files open in any editor
-and any tool, so you can always check by hand what a stage wrote. This module is the only place
-that knows the column names, so the stages, the labeling tool and the notebooks cannot disagree.
+The layout is plain files on purpose: CSV, JSON lines and text files open in any editor and any
+tool, so you can always check by hand what a stage wrote. This module is the only place that
+knows the column names, so the stages, the labeling tool and the notebooks cannot disagree.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +22,22 @@ from .config import (
     StageError,
 )
 
-MANIFEST_COLUMNS = ["item", "source", "group", "collected_at", "original_path", "license_note",
-                    "normalised"]  # what `collect` changed in an image to make it 8-bit sRGB
-LABEL_COLUMNS = ["item", "label", "annotator", "labeled_at"]
-SAMPLE_SOURCE = "sample"  # manifest `source` of the generated sample data
+# `normalised`: what `collect` changed in an image to make it 8-bit sRGB. `content_hash`: the
+# SHA-256 of the file it was collected from (for a video frame, the video's, with the frame
+# number), so a photo moved or renamed in your folder is recognised as the same item.
+MANIFEST_COLUMNS = [
+    "item",
+    "source",
+    "group",
+    "collected_at",
+    "original_path",
+    "license_note",
+    "normalised",
+    "content_hash",
+]
 # Formats Pillow reads out of the box; anything else in data/raw is ignored, not guessed at.
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+SAMPLE_SOURCE = "sample"  # manifest `source` of the generated sample data
 
 
 def now() -> str:
@@ -33,12 +45,34 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def to_cell(value: object) -> str:
+    """A value as a CSV cell that a spreadsheet shows as text.
+
+    Excel and LibreOffice run a cell starting with = + - @ (or a tab or carriage return) as a
+    formula, and file names, ids and texts come from your data. Such a cell, and one starting
+    with an apostrophe, is written with an apostrophe in front, which spreadsheets show as text;
+    `from_cell` removes it again, so every stage reads back exactly what was written.
+    """
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(("=", "+", "-", "@", "\t", "\r", "'")) else text
+
+
+def from_cell(text: str | None) -> str | None:
+    """A CSV cell as written by `to_cell`, back to its value."""
+    return text[1:] if text and text.startswith("'") else text
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     """All rows of a CSV file as dicts; a missing file is simply no rows yet."""
     if not path.exists():
         return []
     with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    return [{key: from_cell(value) for key, value in row.items()} for row in rows]
+
+
+def write_rows(writer: csv.DictWriter, rows: list[dict[str, str]]) -> None:
+    writer.writerows({key: to_cell(value) for key, value in row.items()} for row in rows)
 
 
 def write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
@@ -52,7 +86,7 @@ def write_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> Non
     with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        write_rows(writer, rows)
     partial.replace(path)
 
 
@@ -60,6 +94,7 @@ def append_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> No
     """Add rows at the end, writing the header first if the file is new.
 
     Appending, never rewriting, is what keeps collected records safe when a stage runs again.
+    Rows follow the file's own header, so a column the file has and `columns` lacks stays empty.
     """
     is_new = not path.exists()
     if not is_new:  # a file written before a column was added gets the column, empty
@@ -67,18 +102,33 @@ def append_csv(path: Path, columns: list[str], rows: list[dict[str, str]]) -> No
             header = next(csv.reader(handle), [])
         if missing := [column for column in columns if column not in header]:
             write_csv(path, header + missing, read_csv(path))
-            columns = header + missing
+        columns = header + missing
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         if is_new:
             writer.writeheader()
-        writer.writerows(rows)
+        write_rows(writer, rows)
 
 
 def read_manifest() -> dict[str, dict[str, str]]:
     """item -> its manifest row (source, group, collected_at, original_path, license_note)."""
     return {row["item"]: row for row in read_csv(MANIFEST_FILE)}
+
+
+def update_manifest(changes: dict[str, dict[str, str]]) -> None:
+    """Change some columns of some items' manifest rows (item -> {column: value}), in one write."""
+    if not changes:
+        return
+    rows = read_csv(MANIFEST_FILE)
+    columns = list(dict.fromkeys([*(rows[0] if rows else []), *MANIFEST_COLUMNS]))
+    write_csv(MANIFEST_FILE, columns, [{**row, **changes.get(row["item"], {})} for row in rows])
+
+
+def file_hash(path: Path) -> str:
+    """The SHA-256 of a file: the same photo has the same hash, whatever its name or folder."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def group_of(item: str, manifest: dict[str, dict[str, str]]) -> str:
@@ -92,6 +142,18 @@ def is_sample_data(manifest: dict[str, dict[str, str]]) -> bool:
     return any(row.get("source") == SAMPLE_SOURCE for row in manifest.values())
 
 
+def smoke_slice(rows: list[dict[str, str]], count: int, key: str = "label") -> list[dict[str, str]]:
+    """About `count` rows for a --smoke run, one of each `key` (class) in turn, so that no class
+    is left out (a smoke run missing a small class would fail for that reason alone). There are
+    always enough rows for every class to appear once."""
+    by_class: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_class.setdefault(row.get(key, ""), []).append(row)
+    rounds = itertools.zip_longest(*by_class.values())
+    taken = [row for group in rounds for row in group if row is not None]
+    return taken[: max(count, len(by_class))]
+
+
 def read_split(name: str) -> list[dict[str, str]]:
     """The rows of data/splits/<name>.csv (train, val or test), as `split` wrote them.
 
@@ -100,9 +162,8 @@ def read_split(name: str) -> list[dict[str, str]]:
     """
     path = SPLITS_DIR / f"{name}.csv"
     if not path.exists():
-        raise StageError(
-            f"{path} not found: run `python -m surgical_tool_detector split` first."
-        )
+        command = "python -m surgical_tool_detector split"
+        raise StageError(f"{path} not found: run `{command}` first.")
     return read_csv(path)
 
 
@@ -115,6 +176,20 @@ def list_images() -> list[str]:
         for path in RAW_DIR.rglob("*")
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
     )
+
+
+def delete_items(items: set[str]) -> None:
+    """Remove items from data/: their manifest rows and labels first, then their files.
+
+    In that order an interrupted run leaves no row pointing at a missing file. `collect --reset`
+    and `sample --remove` both end here, so they always delete the same things.
+    """
+    manifest = read_csv(MANIFEST_FILE)
+    columns = list(manifest[0]) if manifest else MANIFEST_COLUMNS
+    write_csv(MANIFEST_FILE, columns, [row for row in manifest if row["item"] not in items])
+    for item in items:
+        (RAW_DIR / item).unlink(missing_ok=True)
+        box_file(item).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -175,6 +250,14 @@ def read_boxes(path: Path, num_classes: int) -> list[Box]:
             )
         boxes.append(Box(class_id, *numbers))
     return boxes
+
+
+def read_boxes_or_fail(path: str | Path, num_classes: int) -> list[Box]:
+    """The boxes of one image of a split, or a StageError naming the file and the fix."""
+    try:
+        return read_boxes(Path(path), num_classes)
+    except (OSError, ValueError) as error:
+        raise StageError(f"{error}; fix the label file and run `split` again.") from error
 
 
 def write_boxes(path: Path, boxes: list[Box]) -> None:

@@ -1,10 +1,10 @@
 """Measure the exported model on the test split next to a simple baseline; write metrics, figures.
 
 Everything here goes through `inference.Predictor` and the ONNX model, exactly as the demo does,
-so the numbers describe what a visitor of the demo gets (run `export` before this stage).
-The baseline is a detector that learnt only where boxes usually are: each class's average
-training box, put in every test image with the class's share of training images as its score.
-A model is only interesting by how far it beats that.
+so the numbers describe what a visitor of the demo gets (run `export` before this stage). The
+baseline is a detector that learnt only where boxes usually are: each class's average training
+box, put in every test image with the class's share of training images as its score. A model is
+only interesting by how far it beats that.
 
 The headline is `evaluate.metric` in params.yaml (the metric your success target is about), with
 a 95% bootstrap interval: the test set is resampled with replacement many times and the metric
@@ -18,10 +18,8 @@ confusion_matrix.png, pr_curve.png and examples.png (the worst errors first).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,31 +35,33 @@ from .config import (
     LABELS_JSON_FILE,
     METRICS_FILE,
     ONNX_FILE,
+    SPLITS_DIR,
     TRAINING_FILE,
     StageError,
     load_params,
+    stage_settings,
 )
-from .dataset import Box, is_sample_data, read_boxes, read_manifest, read_split
+from .dataset import Box, is_sample_data, read_boxes_or_fail, read_manifest, read_split
 from .inference import Predictor
 from .metrics import (
     Matches,
     average_precision,
     bootstrap_interval,
     detection_metrics,
+    headline,
+    headline_metric,
     iou,
+    latency_summary,
     match_all,
     precision_recall,
+    small_test_set_warnings,
 )
+from .pipeline_lock import record_stage
+from .reports import read_json, write_metrics_report
 
 console = Console()
-SCHEMA_VERSION = 1
 SMOKE_ITEMS = 8  # --smoke: test items evaluated
 SMOKE_ROUNDS = 100  # --smoke: bootstrap resamples (the interval of 8 items means nothing anyway)
-# Below these counts a test set gives a wide interval and shaky per-class numbers: say so.
-SMALL_TEST_SET = 100  # items
-SMALL_CLASS = 20  # boxes of one class
-HEADLINE_METRICS = ["map50", "map50_95", "all_found_rate", "class_recall", "recall_at_precision"]
-CLASS_METRICS = ["class_recall", "recall_at_precision"]  # about evaluate.target_class
 # Keep nearly every box the model suspects: average precision is computed over all of them,
 # from the most to the least confident, so a high cut-off would hide part of the curve.
 SCORE_FLOOR = 0.01
@@ -69,7 +69,8 @@ SCORE_FLOOR = 0.01
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--threshold", type=float,
+        "--threshold",
+        type=float,
         help="score from which a box counts as found (recall, confusion matrix, examples)",
     )
     parser.add_argument("--smoke", action="store_true", help=f"only {SMOKE_ITEMS} test items")
@@ -116,54 +117,6 @@ def load_image(path: str) -> Image.Image:
         raise StageError(f"cannot read {path} ({error}); run `validate`, then `split`.") from error
 
 
-def latency_summary(seconds: list[float]) -> dict[str, Any]:
-    """Mean, median and 95th percentile of the time per item, in milliseconds."""
-    ms = np.array(seconds) * 1000
-    return {
-        "mean": round(float(ms.mean()), 2),
-        "p50": round(float(np.percentile(ms, 50)), 2),
-        "p95": round(float(np.percentile(ms, 95)), 2),
-        "runtime": "onnxruntime",
-    }
-
-
-def small_test_set_warnings(count: int, per_class: dict[str, int]) -> list[str]:
-    """What makes the test set too small to trust: few items, or few of one class."""
-    warnings = []
-    if count < SMALL_TEST_SET:
-        warnings.append(
-            f"small test set: {count} items (fewer than {SMALL_TEST_SET}); "
-            "quote the 95% interval, not the single number"
-        )
-    few = [f"{name} ({n})" for name, n in per_class.items() if n < SMALL_CLASS]
-    if few:
-        warnings.append(
-            "few test boxes of " + ", ".join(few)
-            + f" (fewer than {SMALL_CLASS}): their per-class numbers are shaky"
-        )
-    return warnings
-
-
-def check_headline(settings: dict[str, Any], classes: list[str]) -> str:
-    """evaluate.metric, refused with the fix when params.yaml's target settings don't fit."""
-    metric = settings.get("metric", HEADLINE_METRICS[0])
-    if metric not in HEADLINE_METRICS:
-        raise StageError(
-            f"evaluate.metric must be one of {HEADLINE_METRICS} (got {metric!r}); fix params.yaml."
-        )
-    if metric in CLASS_METRICS and settings.get("target_class") not in classes:
-        raise StageError(
-            f"evaluate.metric {metric} needs evaluate.target_class, one of {classes}; "
-            "set it in params.yaml."
-        )
-    if metric == "recall_at_precision" and not 0 < settings.get("precision", 0) <= 1:
-        raise StageError(
-            "evaluate.metric recall_at_precision needs evaluate.precision between 0 and 1; "
-            "set it in params.yaml."
-        )
-    return metric
-
-
 def plot_confusion(matrix: np.ndarray, names: list[str], path: Path, title: str) -> None:
     """Rows are the true classes, columns the predicted ones; the diagonal is what went right."""
     figure = Figure(figsize=(1.2 * len(names) + 3, 1.2 * len(names) + 2.5), layout="constrained")
@@ -180,14 +133,6 @@ def plot_confusion(matrix: np.ndarray, names: list[str], path: Path, title: str)
     figure.savefig(path, dpi=120)
 
 
-def boxes_of(row: dict[str, str], classes: list[str]) -> list:
-    """The true boxes of one split row, or a StageError naming the label file and the fix."""
-    try:
-        return read_boxes(Path(row["annotation"]), len(classes))
-    except (OSError, ValueError) as error:
-        raise StageError(f"{error}; fix the label file and run `split` again.") from error
-
-
 def image_size(path: str) -> tuple[int, int]:
     """Width and height of an image as the model sees it: upright, EXIF rotation applied."""
     with Image.open(path) as image:
@@ -199,7 +144,7 @@ def ground_truth(rows: list[dict[str, str]], classes: list[str]) -> list[list[tu
     truth = []
     for row in rows:
         width, height = image_size(row["path"])
-        boxes = boxes_of(row, classes)
+        boxes = read_boxes_or_fail(row["annotation"], len(classes))
         truth.append([(b.class_id, np.array(b.to_pixels(width, height))) for b in boxes])
     return truth
 
@@ -218,11 +163,12 @@ def mean_box_baseline(
     """The baseline's detections: in every test image, each class's average training box (its
     centre and size as fractions of the image), scored by the share of training images holding
     the class. It knows where objects tend to be and how common they are, and nothing else."""
-    images = [boxes_of(row, classes) for row in train_rows]
+    images = [read_boxes_or_fail(row["annotation"], len(classes)) for row in train_rows]
     prior = []
     for class_id in range(len(classes)):
-        boxes = [[b.cx, b.cy, b.w, b.h] for image in images
-                 for b in image if b.class_id == class_id]
+        boxes = [
+            [b.cx, b.cy, b.w, b.h] for image in images for b in image if b.class_id == class_id
+        ]
         if boxes:
             share = sum(any(b.class_id == class_id for b in image) for image in images)
             prior.append((Box(class_id, *np.mean(boxes, axis=0)), share / len(images)))
@@ -315,10 +261,20 @@ def plot_examples(
                 continue
             colour = colours[class_id % len(colours)]
             axes.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=colour, lw=2))
-            axes.text(x0, y0, f"{classes[class_id]} {score:.2f}", color="white", fontsize=7,
-                      va="bottom", bbox={"facecolor": colour, "pad": 1, "lw": 0})
-        axes.set_title(f"{Path(rows[index]['path']).name}: {errors[index]} error(s)", fontsize=9,
-                       color="red" if errors[index] else "green")
+            axes.text(
+                x0,
+                y0,
+                f"{classes[class_id]} {score:.2f}",
+                color="white",
+                fontsize=7,
+                va="bottom",
+                bbox={"facecolor": colour, "pad": 1, "lw": 0},
+            )
+        axes.set_title(
+            f"{Path(rows[index]['path']).name}: {errors[index]} error(s)",
+            fontsize=9,
+            color="red" if errors[index] else "green",
+        )
         axes.axis("off")
     figure.suptitle("Test images, most errors first (dashed: truth)")
     figure.savefig(path, dpi=100)
@@ -328,38 +284,27 @@ def box_counts(rows: list[dict[str, str]], classes: list[str]) -> dict[str, int]
     """How many boxes of each class a split holds."""
     counts: Counter[int] = Counter()
     for row in rows:
-        counts.update(b.class_id for b in boxes_of(row, classes))
+        counts.update(b.class_id for b in read_boxes_or_fail(row["annotation"], len(classes)))
     return {name: counts[index] for index, name in enumerate(classes)}
 
 
 def dataset_summary(splits: dict[str, list[dict[str, str]]], classes: list[str]) -> dict:
     """Items per split, and boxes per class per split."""
-    counts = {
-        name: box_counts(rows, classes) for name, rows in splits.items()
-    }
+    counts = {name: box_counts(rows, classes) for name, rows in splits.items()}
     summary: dict[str, Any] = {name: len(rows) for name, rows in splits.items()}
     summary["per_class"] = {c: {name: counts[name][c] for name in splits} for c in classes}
     return summary
 
 
-def read_training_report() -> dict[str, Any]:
-    """What `train` recorded: model, time, machine, commit."""
-    if not TRAINING_FILE.exists():
-        raise StageError(
-            f"{TRAINING_FILE} not found: run `python -m surgical_tool_detector train` first."
-        )
-    return json.loads(TRAINING_FILE.read_text(encoding="utf-8"))
-
-
 def run(args: argparse.Namespace) -> None:
     params = load_params()
-    settings = dict(params.get("evaluate") or {})
-    if args.threshold is not None:
-        settings["threshold"] = args.threshold
+    settings = stage_settings(params, "evaluate", args)
     classes: list[str] = params["classes"]
-    metric = check_headline(settings, classes)
+    metric = headline_metric(settings, classes)
+
+    # --- the exported model and the test split ---
     predictor = load_predictor(classes)
-    training = read_training_report()
+    training = read_json(TRAINING_FILE, "train")
     splits = {name: read_split(name) for name in ("train", "val", "test")}
     rows = splits["test"][:SMOKE_ITEMS] if args.smoke else splits["test"]
     if not rows:
@@ -368,6 +313,8 @@ def run(args: argparse.Namespace) -> None:
     figures = {
         name: FIGURES_DIR / f"{name}.png" for name in ("confusion_matrix", "pr_curve", "examples")
     }
+
+    # --- predictions, the metrics with their 95% interval, the baseline measured the same way ---
     items = np.arange(len(rows))
     predictions, seconds = predict_split(predictor, rows, SCORE_FLOOR)
     truth = ground_truth(rows, classes)
@@ -382,10 +329,13 @@ def run(args: argparse.Namespace) -> None:
     baseline_name = "mean box per class (each class's average training box, in every image)"
     interval = bootstrap_interval(
         lambda sample: detection_metrics(matches, classes, settings, sample)["metrics"][metric],
-        len(rows), SMOKE_ROUNDS if args.smoke else settings["bootstrap"], params.get("seed", 0),
+        len(rows),
+        SMOKE_ROUNDS if args.smoke else settings["bootstrap"],
+        params.get("seed", 0),
     )
     test_counts = box_counts(rows, classes)
 
+    # --- figures: what went wrong, and where to look ---
     matrix, errors = confusion(truth, detections, len(classes), settings["threshold"])
     names = [*classes, "background"]
     title = f"Boxes at IoU 0.5, score >= {settings['threshold']}"
@@ -393,46 +343,47 @@ def run(args: argparse.Namespace) -> None:
     plot_pr_curves(matches, classes, figures["pr_curve"])
     plot_examples(rows, truth, detections, errors, classes, settings, figures["examples"])
 
-    headline: dict[str, Any] = {"metric": metric, "value": result["metrics"][metric]}
-    if metric in CLASS_METRICS:
-        headline["class"] = settings["target_class"]
-    if metric == "recall_at_precision":
-        headline["precision"] = settings["precision"]
-    headline["ci95"] = interval
+    # --- what gets saved: metrics.json, and what to be careful about ---
     warnings = small_test_set_warnings(len(rows), test_counts)
-    metrics = {
-        "schema_version": SCHEMA_VERSION,
-        "task": params["task"],
-        "sample_data": is_sample_data(read_manifest()),
-        "smoke": args.smoke,
-        "classes": classes,
-        "dataset": dataset_summary(splits, classes),
-        "test_size": len(rows),
-        "headline": headline,
-        "metrics": result["metrics"],
-        "baseline": {"name": baseline_name, "metrics": baseline},
-        "per_class": result["per_class"],
-        "warnings": warnings,
-        "latency_ms": latency_summary(seconds),
-        "model": training["model"],
-        "training": {
-            key: training.get(key)
-            for key in ("seconds", "epochs", "device", "hardware", "git_commit")
-        },
-        "figures": {name: path.as_posix() for name, path in figures.items()},
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    METRICS_FILE.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    summary = headline(metric, settings, result["metrics"], interval)
+    latency = latency_summary(seconds)
+    write_metrics_report(
+        params,
+        smoke=args.smoke,
+        sample_data=is_sample_data(read_manifest()),
+        dataset=dataset_summary(splits, classes),
+        test_size=len(rows),
+        headline=summary,
+        result=result,
+        baseline={"name": baseline_name, "metrics": baseline},
+        warnings=warnings,
+        latency_ms=latency,
+        training=training,
+        figures={name: path.as_posix() for name, path in figures.items()},
+    )
+    record_stage(
+        "evaluate",
+        args,
+        params,
+        settings,
+        reads=[ONNX_FILE, LABELS_JSON_FILE, TRAINING_FILE]
+        + [SPLITS_DIR / f"{name}.csv" for name in ("train", "val", "test")],
+        writes=[METRICS_FILE, *figures.values()],
+    )
     for warning in warnings:
         console.print(f"[yellow]Warning: {warning}.")
     if warnings:
         counts = ", ".join(f"{name} {n}" for name, n in test_counts.items())
         console.print(f"[yellow]Test boxes per class: {counts}.")
     console.print(
-        f"[green]{metric} {shown(headline['value'])} (95% interval {shown(interval[0])} to "
+        f"[green]{metric} {shown(summary['value'])} (95% interval {shown(interval[0])} to "
         f"{shown(interval[1])}) on {len(rows)} test items; baseline {shown(baseline[metric])}; "
-        f"{metrics['latency_ms']['mean']:.2f} ms per item. Wrote {METRICS_FILE} and {FIGURES_DIR}/."
+        f"{latency['mean']:.2f} ms per item. Wrote {METRICS_FILE} and {FIGURES_DIR}/."
     )
+    if settings.get("target") is not None and summary["value"] is not None:
+        # The success target of params.yaml, on this test split (quote the interval with it).
+        met = "met" if summary["value"] >= settings["target"] else "not met yet"
+        console.print(f"Target {metric} >= {settings['target']}: {met}.")
 
 
 def shown(value: float | None) -> str:

@@ -1,18 +1,15 @@
 """Export the trained model to ONNX, write models/labels.json, and prove the two agree.
 
-The demo apps and `evaluate` run models/model.onnx with onnxruntime only (no torch: a
-Hugging Face Space starts in seconds instead of installing gigabytes). An export can go
-subtly wrong, so before anything is replaced this stage runs a few validation items through both
-runtimes (PyTorch and onnxruntime) and refuses to save when their outputs
-differ by more than `export.tolerance`.
+The demo apps and `evaluate` run models/model.onnx with onnxruntime only (no torch: a Hugging
+Face Space starts in seconds instead of installing gigabytes). An export can go subtly wrong, so
+before anything is replaced this stage runs a few validation items through both runtimes (PyTorch
+and onnxruntime) and refuses to save when their outputs differ by more than `export.tolerance`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -21,10 +18,20 @@ from PIL import Image
 from rich.console import Console
 from torch import nn
 
-from .config import CHECKPOINT_FILE, LABELS_JSON_FILE, ONNX_FILE, StageError, load_params
+from .config import (
+    CHECKPOINT_FILE,
+    LABELS_JSON_FILE,
+    ONNX_FILE,
+    SPLITS_DIR,
+    StageError,
+    load_params,
+    stage_settings,
+)
 from .dataset import read_split
 from .inference import preprocess
 from .model import build_model
+from .pipeline_lock import record_stage
+from .reports import write_json
 
 console = Console()
 CHECK_ITEMS = 8  # validation items compared between the two runtimes (2 with --smoke)
@@ -47,22 +54,15 @@ class WithSigmoid(nn.Module):
         return heatmap.sigmoid(), box
 
 
-def save_json(path: Path, content: dict) -> None:
-    """Write `content` as readable JSON (labels.json is meant to be opened and read)."""
-    path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-
-
 def run(args: argparse.Namespace) -> None:
     params = load_params()
-    settings = dict(params.get("export") or {})
-    tolerance = args.tolerance if args.tolerance is not None else settings["tolerance"]
+    settings = stage_settings(params, "export", args)
     check_rows = read_split("val")[: 2 if args.smoke else CHECK_ITEMS]
     if not check_rows:
         raise StageError("the val split is empty, so the export cannot be checked: run `split`.")
     if not CHECKPOINT_FILE.exists():
-        raise StageError(
-            f"{CHECKPOINT_FILE} not found: run `python -m surgical_tool_detector train` first."
-        )
+        command = "python -m surgical_tool_detector train"
+        raise StageError(f"{CHECKPOINT_FILE} not found: run `{command}` first.")
     checkpoint = torch.load(CHECKPOINT_FILE, map_location="cpu")
     config = checkpoint["config"]
     if config["classes"] != params["classes"]:
@@ -98,23 +98,27 @@ def run(args: argparse.Namespace) -> None:
 
     # --- check: the same pictures through PyTorch and through onnxruntime ---
     pixels = np.stack(
-        [preprocess(Image.open(row["path"]), size, config["mean"], config["std"])
-         for row in check_rows]
+        [
+            preprocess(Image.open(row["path"]), size, config["mean"], config["std"])
+            for row in check_rows
+        ]
     )
     with torch.no_grad():
         expected = [output.numpy() for output in model(torch.from_numpy(pixels))]
     session = ort.InferenceSession(str(draft), providers=["CPUExecutionProvider"])
     actual = session.run(None, {"image": pixels})
     difference = max(float(np.abs(a - e).max()) for a, e in zip(actual, expected, strict=True))
-    if difference > tolerance:
+    if difference > settings["tolerance"]:
         draft.unlink()
         raise StageError(
-            f"ONNX Runtime and PyTorch disagree by {difference:.2g} (tolerance {tolerance}); "
+            f"ONNX Runtime and PyTorch disagree by {difference:.2g} "
+            f"(tolerance {settings['tolerance']}); "
             "the export is not trustworthy, so the previous model was kept."
         )
     draft.replace(ONNX_FILE)
 
-    # labels.json: everything the apps need to prepare an input and read the output.
+    # labels.json: everything the apps need to prepare an input, read the output and say what the
+    # model is for (params.yaml's words, so a demo needs nothing but models/ and reports/).
     labels = {
         "task": params["task"],
         "classes": params["classes"],
@@ -123,8 +127,17 @@ def run(args: argparse.Namespace) -> None:
         "mean": config["mean"],
         "std": config["std"],
         "decode": {"stride": config["stride"], "max_detections": 100, "nms_iou": 0.5},
+        "about": {key: params.get(key, "") for key in ("title", "problem", "objective")},
     }
-    save_json(LABELS_JSON_FILE, labels)
+    write_json(LABELS_JSON_FILE, labels)
+    record_stage(
+        "export",
+        args,
+        params,
+        settings,
+        reads=[CHECKPOINT_FILE, SPLITS_DIR / "val.csv"],
+        writes=[ONNX_FILE, LABELS_JSON_FILE],
+    )
     console.print(
         f"[green]Exported {ONNX_FILE} and {LABELS_JSON_FILE}; largest difference from "
         f"PyTorch on {len(check_rows)} val items: {difference:.2g}. Next: `python -m "

@@ -114,7 +114,11 @@ class Predictor:
         heatmap, box = self.session.run(None, {self.input_name: pixels[None]})
         settings = self.config["decode"]
         found = decode(
-            heatmap[0], box[0], settings["stride"], threshold, settings["max_detections"],
+            heatmap[0],
+            box[0],
+            settings["stride"],
+            threshold,
+            settings["max_detections"],
             settings["nms_iou"],
         )
         # The network saw a size x size copy; scale the boxes back to the picture's own pixels.

@@ -4,8 +4,8 @@
     python -m surgical_tool_detector label pull    # bring finished annotations back into data/
 
 - Label Studio is a program of its own, installed apart; this package only uses its client,
-  label-studio-sdk. `make label-serve` (scripts/serve_label_studio.py) writes LABEL_STUDIO_URL
-  and LABEL_STUDIO_API_KEY to .env; an exported variable wins over .env.
+  label-studio-sdk (labelstudio.py). `make label-serve` (scripts/serve_label_studio.py) writes
+  LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY to .env; an exported variable wins over .env.
 - .label-studio/project.json remembers which project on the server belongs to this folder, so
   pushing twice never makes a second project or duplicate tasks.
 - Label Studio accepts any label, even one missing from the labeling config, so pull checks every
@@ -24,7 +24,6 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -43,15 +42,21 @@ from .config import (
     load_params,
 )
 from .dataset import Box, box_file, box_problem, list_images, read_boxes, write_boxes
+from .labelstudio import (
+    choose_annotation,
+    connect,
+    exported_tasks,
+    find_project,
+    labeled_at,
+    open_project,
+    run_on_server,
+)
+from .reports import write_json
 
 console = Console(stderr=True, soft_wrap=True)
 
-PROJECT_STATE_FILE = Path(".label-studio/project.json")  # which project on the server is ours
-ENV_FILE = Path(".env")
 LABELING_REPORT = REPORTS_DIR / "labels.json"
 COCO_FILE = BOX_LABELS_DIR / "coco.json"
-# Label Studio refuses project titles shorter than 3 characters.
-PROJECT_TITLE = "Surgical Tool Detector"
 SMOKE_ITEMS = 16  # push --smoke sends at most this many items
 # Names inside the labeling config. Annotations refer to them, so pull looks results up by them.
 CONTROL = "label"
@@ -71,67 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Run push or pull, turning the SDK's network and HTTP errors into one line with the fix."""
-    try:
-        import httpx
-        from dotenv import load_dotenv
-        from label_studio_sdk.core.api_error import ApiError
-    except ImportError:
-        raise StageError("the labeling extra is missing: pip install -e '.[label]'") from None
-    load_dotenv(ENV_FILE)  # fills in what the environment does not set
-    url = os.environ.get("LABEL_STUDIO_URL", "").rstrip("/")
-    try:
-        {"push": push, "pull": pull}[args.action](args)
-    except httpx.TransportError as error:
-        raise StageError(
-            f"Label Studio at {url} is not reachable ({type(error).__name__}): start it with "
-            "`make label-serve`, or fix LABEL_STUDIO_URL in .env."
-        ) from None
-    except ApiError as error:
-        detail = error.body.get("detail") if isinstance(error.body, dict) else error.body
-        if error.status_code in (401, 403):
-            raise StageError(
-                f"Label Studio at {url} refused the API key ({error.status_code}: {detail}): copy "
-                "your token from Account & Settings into .env as LABEL_STUDIO_API_KEY."
-            ) from None
-        raise StageError(f"Label Studio at {url} answered {error.status_code}: {detail}") from None
-
-
-def connect() -> tuple[Any, str]:
-    """A logged-in SDK client and the server URL, or a StageError that says what is missing."""
-    from label_studio_sdk import LabelStudio
-
-    url, key = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
-    if not url or not key:
-        raise StageError(
-            "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY are not set: run `make label-serve` "
-            "(it writes both to .env), or put your own server's URL and token in .env."
-        )
-    # The SDK sends a legacy token as it is and trades a personal access token (a JWT) for
-    # short-lived ones itself. max_retries=0: a server that is down fails in a second.
-    client = LabelStudio(base_url=url.rstrip("/"), api_key=key, timeout=120, max_retries=0)
-    client.users.whoami()  # check the token now rather than halfway through a push
-    return client, url.rstrip("/")
-
-
-def find_project(client: Any) -> Any | None:
-    """Our project on the server, or None when there is none yet or it was deleted there.
-
-    It is found by id and creation time (another server may use the same id), not by URL (the
-    server may come back on another port) or title (you may rename it in the UI).
-    """
-    from label_studio_sdk.core.api_error import ApiError
-
-    if not PROJECT_STATE_FILE.exists():
-        return None
-    state = json.loads(PROJECT_STATE_FILE.read_text(encoding="utf-8"))
-    try:
-        project = client.projects.get(state["project_id"])
-    except ApiError as error:
-        if error.status_code == 404:
-            return None
-        raise
-    return project if str(project.created_at) == state.get("created_at") else None
+    run_on_server({"push": push, "pull": pull}[args.action], args)
 
 
 def label_config(classes: list[str]) -> str:
@@ -148,12 +93,6 @@ def label_config(classes: list[str]) -> str:
         ET.SubElement(control, "Label", value=name, category=str(index))
     ET.indent(view)
     return ET.tostring(view, encoding="unicode")
-
-
-def config_classes(config: str) -> list[str]:
-    """The class names in a labeling config, in order: what the server will accept from now on."""
-    elements = ET.fromstring(config).iter("Label")
-    return [element.get("value", "") for element in elements]
 
 
 # --- push: items out, with the model's guesses ------------------------------------------------
@@ -215,28 +154,17 @@ def pre_annotations(
     }
 
 
-def open_project(client: Any, url: str, classes: list[str]) -> Any:
-    """This folder's project on the server, created if needed, offering `classes`."""
-    project = find_project(client)
-    if project is None:
-        if PROJECT_STATE_FILE.exists():
-            console.print(f"[yellow]Our project is gone from {url}; creating a new one "
-                          "(labels already pulled are safe in data/).")  # fmt: skip
-        project = client.projects.create(title=PROJECT_TITLE, label_config=label_config(classes))
-        state = {"url": url, "project_id": project.id, "created_at": str(project.created_at)}
-        PROJECT_STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        PROJECT_STATE_FILE.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    elif config_classes(project.label_config) != classes:
-        client.projects.update(project.id, label_config=label_config(classes))
-        console.print(f"Classes changed: the labeling config now offers {classes}.")
-    # Label Studio serves a local file only under a local-files storage that covers it.
+def allow_local_files(client: Any, project: Any) -> None:
+    """Let Label Studio serve the images of data/raw: a local-files storage that covers them."""
     raw = str(RAW_DIR.resolve())
     if not any(s.path == raw for s in client.import_storage.local.list(project=project.id)):
         client.import_storage.local.create(
-            project=project.id, path=raw, regex_filter=MATCH_NOTHING, use_blob_urls=True,
+            project=project.id,
+            path=raw,
+            regex_filter=MATCH_NOTHING,
+            use_blob_urls=True,
             title="data/raw (tasks come from `label push`; do not sync)",
-        )  # fmt: skip
-    return project
+        )
 
 
 def push(args: argparse.Namespace) -> None:
@@ -244,7 +172,8 @@ def push(args: argparse.Namespace) -> None:
     items = all_items()
     labeled = {item for item in items if box_file(item).exists()}
     client, url = connect()
-    project = open_project(client, url, classes)
+    project = open_project(client, url, label_config(classes))
+    allow_local_files(client, project)
     tasks = {task.data.get("item"): task for task in client.tasks.list(project=project.id)}
     new = {item: data for item, data in items.items() if item not in labeled | tasks.keys()}
     if args.smoke:
@@ -281,18 +210,6 @@ def push(args: argparse.Namespace) -> None:
 
 
 # --- pull: annotations back, checked --------------------------------------------------------
-
-
-def labeled_at(annotation: dict[str, Any]) -> str:
-    """When it was last saved, in the UTC ISO format of every other timestamp in data/."""
-    saved = datetime.fromisoformat(annotation["updated_at"])  # UTC, with a trailing Z
-    return saved.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def choose_annotation(annotations: list[dict[str, Any]]) -> dict[str, Any]:
-    """The annotation that becomes the label: a ground truth if someone marked one, else the
-    latest, because a later correction is usually a reviewer fixing an earlier mistake."""
-    return max(annotations, key=lambda a: (bool(a.get("ground_truth")), labeled_at(a), a["id"]))
 
 
 def parse_result(result: list[dict[str, Any]], classes: list[str]) -> list[Box]:
@@ -429,11 +346,7 @@ def pull(args: argparse.Namespace) -> None:
             "there): run `python -m surgical_tool_detector label push` to create it and "
             "send the unlabeled items; labels already pulled stay in data/."
         )
-    # JSON, not Label Studio's YOLO or CSV export: those include unlabeled tasks as empty
-    # labels and rename files; here every annotation is checked before it is saved.
-    exported = json.loads(b"".join(client.projects.exports.download_sync(
-        project.id, export_type="JSON", download_all_tasks=False
-    )))  # fmt: skip
+    exported = exported_tasks(client, project)
     emails = {user.id: user.email for user in client.users.list()}
     known = set(list_images())
     labels: dict[str, Any] = {}
@@ -479,8 +392,7 @@ def pull(args: argparse.Namespace) -> None:
         "agreement": agreement(pairs, classes),
         "rejected": rejected,
     }
-    LABELING_REPORT.parent.mkdir(parents=True, exist_ok=True)
-    LABELING_REPORT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_json(LABELING_REPORT, report)
     console.print(
         f"Pulled {len(labels)} labeled items from {url}/projects/{project.id}: "
         f"{outcome['new']} new, {outcome['updated']} updated, {outcome['unchanged']} unchanged; "

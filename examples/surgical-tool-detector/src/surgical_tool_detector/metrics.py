@@ -12,7 +12,22 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .config import StageError
+
+HEADLINE_METRICS = [
+    "map50",
+    "map50_95",
+    "all_found_rate",
+    "exact_scene_rate",
+    "class_recall",
+    "recall_at_precision",
+]
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)  # COCO's 0.5, 0.55, ..., 0.95
+COUNTED = "boxes"  # what the test set holds of each class
+CLASS_METRICS = ["class_recall", "recall_at_precision"]  # about evaluate.target_class
+# Below these counts a test set gives a wide interval and shaky per-class numbers: say so.
+SMALL_TEST_SET = 100  # items
+SMALL_CLASS = 20  # of one class
 
 
 def rounded(value: float) -> float | None:
@@ -38,6 +53,68 @@ def bootstrap_interval(
         return [None, None]
     low, high = np.percentile(kept, [2.5, 97.5])
     return [rounded(low), rounded(high)]
+
+
+def headline_metric(settings: dict[str, Any], classes: list[str]) -> str:
+    """evaluate.metric, refused with the fix when params.yaml's target settings don't fit."""
+    metric = settings.get("metric", HEADLINE_METRICS[0])
+    if metric not in HEADLINE_METRICS:
+        raise StageError(
+            f"evaluate.metric must be one of {HEADLINE_METRICS} (got {metric!r}); fix params.yaml."
+        )
+    if metric in CLASS_METRICS and settings.get("target_class") not in classes:
+        raise StageError(
+            f"evaluate.metric {metric} needs evaluate.target_class, one of {classes}; "
+            "set it in params.yaml."
+        )
+    if metric == "recall_at_precision" and not 0 < settings.get("precision", 0) <= 1:
+        raise StageError(
+            "evaluate.metric recall_at_precision needs evaluate.precision between 0 and 1; "
+            "set it in params.yaml."
+        )
+    return metric
+
+
+def headline(
+    metric: str, settings: dict[str, Any], metrics: dict[str, Any], interval: list
+) -> dict[str, Any]:
+    """metrics.json's headline: the metric the success target is about, its value on the test
+    split and its 95% interval, with the class (and precision) it is about."""
+    result: dict[str, Any] = {"metric": metric, "value": metrics[metric]}
+    if metric in CLASS_METRICS:
+        result["class"] = settings["target_class"]
+    if metric == "recall_at_precision":
+        result["precision"] = settings["precision"]
+    result["ci95"] = interval
+    return result
+
+
+def small_test_set_warnings(count: int, per_class: dict[str, int]) -> list[str]:
+    """What makes the test set too small to trust: few items, or few of one class."""
+    warnings = []
+    if count < SMALL_TEST_SET:
+        warnings.append(
+            f"small test set: {count} items (fewer than {SMALL_TEST_SET}); "
+            "quote the 95% interval, not the single number"
+        )
+    few = [f"{name} ({n})" for name, n in per_class.items() if n < SMALL_CLASS]
+    if few:
+        warnings.append(
+            f"few test {COUNTED} of {', '.join(few)} (fewer than {SMALL_CLASS}): "
+            "their per-class numbers are shaky"
+        )
+    return warnings
+
+
+def latency_summary(seconds: list[float]) -> dict[str, Any]:
+    """Mean, median and 95th percentile of the time per item, in milliseconds."""
+    ms = np.array(seconds) * 1000
+    return {
+        "mean": round(float(ms.mean()), 2),
+        "p50": round(float(np.percentile(ms, 50)), 2),
+        "p95": round(float(np.percentile(ms, 95)), 2),
+        "runtime": "onnxruntime",
+    }
 
 
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -129,8 +206,9 @@ def average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
 def detection_metrics(
     matches: list[list[Matches]], classes: list[str], settings: dict[str, Any], images: np.ndarray
 ) -> dict:
-    """mAP@0.5, mAP@0.5:0.95, the share of images with all objects found, per-class AP and
-    recall, and the recall of `evaluate.target_class` when params.yaml names one.
+    """mAP@0.5, mAP@0.5:0.95, the share of images with all objects found, the share read exactly
+    (all found and no false alarm), per-class AP and recall, and the recall of
+    `evaluate.target_class` when params.yaml names one.
 
     A class absent from the test split is left out of the means (its AP is undefined), as COCO
     does. Recall counts detections scoring at least `evaluate.threshold`, at IoU 0.5.
@@ -146,7 +224,9 @@ def detection_metrics(
         counted = int((scores >= settings["threshold"]).sum())  # scores are sorted: a prefix
         found = recall[counted - 1, 0] if counted else 0.0
         per_class[name] = {
-            "ap50": rounded(aps[0]), "ap50_95": rounded(np.mean(aps)), "recall": rounded(found),
+            "ap50": rounded(aps[0]),
+            "ap50_95": rounded(np.mean(aps)),
+            "recall": rounded(found),
             "support": total,
         }
         ap50s.append(aps[0])
@@ -165,6 +245,7 @@ def detection_metrics(
             "map50": rounded(np.mean(ap50s)) if ap50s else 0.0,
             "map50_95": rounded(np.mean(ap_all)) if ap_all else 0.0,
             "all_found_rate": all_found_rate(matches, settings["threshold"], images),
+            "exact_scene_rate": exact_scene_rate(matches, settings["threshold"], images),
             **metrics,
         },
         "per_class": per_class,
@@ -181,3 +262,15 @@ def all_found_rate(matches: list[list[Matches]], threshold: float, images: np.nd
             found = sum(int(m.hits[m.scores >= threshold, 0].sum()) for m in matches[index])
             complete.append(found == boxes)
     return rounded(np.mean(complete)) if complete else 0.0
+
+
+def exact_scene_rate(matches: list[list[Matches]], threshold: float, images: np.ndarray) -> float:
+    """The share of all images, empty ones included, read exactly: every object found (IoU 0.5,
+    right class, score >= threshold) and no other box. all_found_rate forgives a false alarm and
+    skips empty scenes; a count that must be right needs both."""
+    exact = []
+    for index in images:
+        raised = [m.hits[m.scores >= threshold, 0] for m in matches[index]]
+        found = sum(int(hits.sum()) for hits in raised)
+        exact.append(found == sum(m.boxes for m in matches[index]) == sum(map(len, raised)))
+    return rounded(np.mean(exact)) if exact else 0.0

@@ -1,4 +1,4 @@
-"""The network: a small CenterNet-style detector, built from one of two encoders.
+"""The network (an encoder and a head for the task), and the device it trains on.
 
 An encoder turns an image into feature maps at 1/4, 1/8, 1/16 and 1/32 of its size:
 - `TinyEncoder` is a plain stack of convolutions (about half a million weights) that trains from
@@ -16,8 +16,16 @@ This is the idea of CenterNet (Zhou et al., 2019, "Objects as Points") without i
 
 from __future__ import annotations
 
+import os
+import platform
+import time
+
 import torch
+from rich.console import Console
 from torch import nn
+from torch.utils.data import Dataset
+
+from .config import StageError
 
 # ImageNet statistics: pretrained weights expect them, and they are a fine scale for scratch too.
 MEAN = [0.485, 0.456, 0.406]
@@ -141,3 +149,85 @@ def build_model(config: dict, download_weights: bool = False) -> CenterNet:
 def count_parameters(model: nn.Module) -> int:
     """Number of weights, reported in metrics.json so the writeup can say how small the model is."""
     return sum(p.numel() for p in model.parameters())
+
+
+def choose_encoder(pretrained: str) -> tuple[str, bool]:
+    """Which encoder to train, and whether it starts from ImageNet weights.
+
+    `auto` tries to download the weights (once; torchvision caches them in ~/.cache/torch) and
+    falls back to the tiny from-scratch encoder when that fails, e.g. offline or in CI.
+    """
+    if pretrained == "false":
+        return "tiny", False
+    import torchvision  # only needed here, to fetch the weights
+
+    try:
+        torchvision.models.MobileNet_V3_Small_Weights.IMAGENET1K_V1.get_state_dict(progress=True)
+    except OSError as error:  # URLError and socket errors are OSErrors
+        if pretrained == "true":
+            raise StageError(
+                f"could not download the pretrained weights ({error}); connect to the internet "
+                "or set train.pretrained to auto or false in params.yaml."
+            ) from error
+        Console().print(
+            "[yellow]No pretrained weights (offline?): training the tiny model instead."
+        )
+        return "tiny", False
+    return "mobilenet_v3_small", True
+
+
+def choose_device(name: str) -> torch.device:
+    """`auto` takes an NVIDIA GPU, then an Apple GPU, then the CPU; anything else is used as is."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise StageError("device cuda was asked for but no CUDA GPU is visible; use --device auto.")
+    return torch.device(name)
+
+
+def describe_hardware(device: torch.device) -> str:
+    """A short description of the machine for the report (training time means little without it)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return f"Apple GPU (mps), {platform.machine()}"
+    return f"{os.cpu_count()} CPU cores ({platform.machine()}), {torch.get_num_threads()} threads"
+
+
+def estimate_training(
+    model: nn.Module,
+    data: Dataset,
+    batch_size: int,
+    device: torch.device,
+    steps: tuple[int, int],
+    epochs: int,
+) -> str:
+    """How long training will take at most, said before it starts, from a quick measurement.
+
+    One batch of `data` is loaded and passed forward twice (the first pass pays for warm-up);
+    a training step costs about three forward passes (the backward pass about two), a
+    validation step one. `steps` are the train and val batches of an epoch. Nothing is learned
+    and no random number is drawn: the training that follows is the same as without it.
+    """
+    started = time.perf_counter()
+    batch = torch.stack([data[i][0] for i in range(min(batch_size, len(data)))]).to(device)
+    load = time.perf_counter() - started
+    model.eval()
+    passes = []
+    with torch.no_grad():
+        for _ in range(2):
+            started = time.perf_counter()
+            model(batch)
+            passes.append(time.perf_counter() - started)
+    step = load + 3 * min(passes)
+    seconds = epochs * (steps[0] * step + steps[1] * (load + min(passes)))
+    minutes = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    return (
+        f"Estimate: at most about {minutes} for {epochs} epoch(s) of {steps[0]} step(s) (one "
+        f"step measured at {step:.2f} s on {device}); early stopping may end it sooner, and "
+        "the bar shows the time left as it goes. `ARGS=--smoke` checks everything in a minute."
+    )

@@ -4,8 +4,8 @@
 
 It uses models/model.onnx through `inference.Predictor`, like the demo, and prints a table, or
 JSON with `--json` (for scripts). A file that cannot be read is reported and skipped; the others
-are still predicted. Pictures are normalised by the rules `collect` applied to the
-training data (images.py): EXIF rotation, 8-bit, transparency on white, sRGB.
+are still predicted. Pictures are normalised by the rules `collect` applied to the training data
+(images.py): EXIF rotation, 8-bit, transparency on white, sRGB.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from .config import LABELS_JSON_FILE, ONNX_FILE, StageError
 from .dataset import IMAGE_SUFFIXES, read_split
@@ -29,7 +30,9 @@ console = Console()
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", help="image files or folders of images")
     parser.add_argument(
-        "--threshold", type=float, default=0.5,
+        "--threshold",
+        type=float,
+        default=0.5,
         help="lowest box score shown",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -69,26 +72,26 @@ def predict_files(
 
 def print_table(results: list[dict[str, Any]]) -> None:
     """A readable table: one row per box."""
-    table = Table("input", "label", "score", "box (x0, y0, x1, y1)")
+    # Names in full (wrapped), as they are: a name may hold [brackets], which rich would style.
+    table = Table(Column("input", overflow="fold"), "label", "score", "box (x0, y0, x1, y1)")
     for result in results:
-        name = result["input"] if len(result["input"]) <= 60 else result["input"][:57] + "..."
+        name = Text(result["input"])
         if "error" in result:
-            table.add_row(name, f"[red]{result['error']}[/red]", "", "")
+            table.add_row(name, Text(result["error"], style="red"), "", "")
             continue
         prediction = result["prediction"]
         if not prediction["boxes"]:
             table.add_row(name, "[dim]nothing found[/dim]", "", "")
         for box in prediction["boxes"]:
             corners = ", ".join(f"{v:.0f}" for v in box["box"])
-            table.add_row(name, box["label"], f"{box['score']:.2f}", corners)
+            table.add_row(name, Text(box["label"]), f"{box['score']:.2f}", corners)
     console.print(table)
 
 
 def run(args: argparse.Namespace) -> None:
     if not ONNX_FILE.exists() or not LABELS_JSON_FILE.exists():
-        raise StageError(
-            f"{ONNX_FILE} not found: run `python -m surgical_tool_detector export` first."
-        )
+        command = "python -m surgical_tool_detector export"
+        raise StageError(f"{ONNX_FILE} not found: run `{command}` first.")
     inputs = list(args.inputs)
     if not inputs and args.smoke:
         inputs = [row["path"] for row in read_split("test")[:2]]

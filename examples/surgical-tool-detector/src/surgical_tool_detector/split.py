@@ -1,12 +1,14 @@
 """Write leak-free train/val/test splits to data/splits/{train,val,test}.csv.
 
-A random split by item leaks: frames of one video, photos of one object taken from one spot,
-or resized copies of one image land on both sides, and the test score then measures
-memory instead of generalisation. So items are first joined into units that must stay together
-(same `group` in the manifest, or near-duplicates of each other), and whole units are assigned
-to splits. Units are assigned greedily, largest first, each to the split that most lacks its
-classes, which keeps every class near the ratios in params.yaml (stratified). The order of
-equal-sized units is shuffled by the seed, so the same seed gives the same split.
+A random split by item leaks: frames of one video, photos of one object taken from one spot, or
+resized copies of one image land on both sides, and the test score then measures memory instead
+of generalisation.
+
+So items are first joined into units that must stay together (same `group` in the manifest, or
+near-duplicates of each other), and whole units are assigned to splits: greedily, largest first,
+each to the split that most lacks its classes, which keeps every class near the ratios in
+params.yaml (stratified). The order of equal-sized units is shuffled by the seed, so the same
+seed gives the same split.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-from .config import SPLITS_DIR, StageError, load_params
+from .config import MANIFEST_FILE, SPLITS_DIR, StageError, load_params
 from .dataset import (
     box_file,
     box_problem,
@@ -29,7 +31,8 @@ from .dataset import (
     read_manifest,
     write_csv,
 )
-from .validate import clusters, fingerprint_images, near_duplicate_links, same_key_links
+from .duplicates import clusters, fingerprint_images, near_duplicate_links, same_key_links
+from .pipeline_lock import record_stage
 
 console = Console(stderr=True)
 SPLITS = ("train", "val", "test")
@@ -42,7 +45,7 @@ SMOKE_ITEMS = 24  # --smoke splits only about this many items
 class Example:
     """One labeled item: its CSV row and the classes it counts towards when balancing."""
 
-    key: str  # path inside data/raw
+    key: str  # the item: its path inside data/raw, or its text id
     row: dict[str, str]
     classes: Counter[str]
 
@@ -58,8 +61,9 @@ def load_examples(
     examples: list[Example] = []
     unlabeled = 0
     fingerprints, corrupt = fingerprint_images(list_images())
-    problems.extend(f"data/raw/{item}: unreadable, left out ({error})"
-                    for item, error in corrupt.items())
+    problems.extend(
+        f"data/raw/{item}: unreadable, left out ({error})" for item, error in corrupt.items()
+    )
     for item in fingerprints:
         path = box_file(item)
         if not path.exists():
@@ -121,6 +125,28 @@ def assign(units: list[list[Example]], ratios: dict[str, float], seed: int) -> l
     return chosen
 
 
+def smoke_units(units: list[list[Example]], seed: int) -> list[list[Example]]:
+    """About SMOKE_ITEMS items for --smoke, in whole units (so the slice is leak-free too), the
+    classes taken in turn: every class gets up to one unit per split, however small it is."""
+    rng = random.Random(seed)
+    by_class: dict[str, list[list[Example]]] = {}
+    for unit in units:
+        counts = sum((example.classes for example in unit), Counter())
+        by_class.setdefault(max(sorted(counts), key=counts.__getitem__), []).append(unit)
+    queues = [by_class[name] for name in sorted(by_class)]
+    for queue in queues:
+        rng.shuffle(queue)
+    kept, size = [], 0
+    for turn in range(max(map(len, queues), default=0)):
+        if size >= SMOKE_ITEMS and turn >= len(SPLITS):
+            break
+        for queue in queues:
+            if turn < len(queue):
+                kept.append(queue[turn])
+                size += len(queue[turn])
+    return kept
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="random seed (params: seed)")
     for name in SPLITS:
@@ -145,13 +171,8 @@ def run(args: argparse.Namespace) -> None:
         console.print(f"{unlabeled} unlabeled item(s) left out: label them to use them.")
     by_key = {example.key: example for example in examples}
     units = [[by_key[key] for key in group] for group in clusters(by_key, links)]
-    if args.smoke:  # a random handful of whole units, so the slice is leak-free too
-        random.Random(seed).shuffle(units)
-        kept, size = [], 0
-        while units and size < SMOKE_ITEMS:
-            kept.append(units.pop())
-            size += len(kept[-1])
-        units = kept
+    if args.smoke:
+        units = smoke_units(units, seed)
     if len(units) < len(SPLITS):
         raise StageError(
             f"only {len(units)} independent group(s) of labeled items ({unlabeled} unlabeled): "
@@ -171,6 +192,14 @@ def run(args: argparse.Namespace) -> None:
         counts = ", ".join(f"{label} {count}" for label, count in sorted(per_class.items()))
         table.add_row(name, str(len(rows)), counts)
     console.print(table)
+    record_stage(
+        "split",
+        args,
+        {**params, "seed": seed},
+        ratios,
+        reads=[MANIFEST_FILE],
+        writes=[SPLITS_DIR / f"{name}.csv" for name in SPLITS],
+    )
     if problems:
         raise StageError(
             f"{len(problems)} item(s) left out of the splits (listed above); the splits were "

@@ -2,7 +2,11 @@
 
 Read it top to bottom: settings, data, model, the training loop, then what gets saved. The best
 checkpoint (lowest validation loss) goes to models/model.pt; training stops early when the
-validation loss has not improved for `patience` epochs. reports/training.json records the
+validation loss has not improved for `patience` epochs. The loss, not your target metric
+(mAP...), picks the epoch: measuring mAP means decoding and matching every validation image
+after every epoch, which on a CPU costs about as much as the epoch, and on a small validation
+split it moves in steps too coarse to choose by; `evaluate` measures the target on the test
+split. reports/training.json records the
 settings, the loss of every epoch, the time taken and the machine, so any result can be traced
 back to how it was made.
 """
@@ -10,14 +14,8 @@ back to how it was made.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
-import subprocess
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,10 +33,29 @@ from rich.progress import (
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from .config import CHECKPOINT_FILE, TRAINING_FILE, StageError, load_params
-from .dataset import read_boxes, read_split
+from .config import (
+    CHECKPOINT_FILE,
+    SPLITS_DIR,
+    TRAINING_FILE,
+    StageError,
+    load_params,
+    stage_settings,
+)
+from .dataset import Box, read_boxes_or_fail, read_split
 from .inference import preprocess
-from .model import MEAN, STD, STRIDE, build_model, count_parameters
+from .model import (
+    MEAN,
+    STD,
+    STRIDE,
+    build_model,
+    choose_device,
+    choose_encoder,
+    count_parameters,
+    describe_hardware,
+    estimate_training,
+)
+from .pipeline_lock import record_stage
+from .reports import write_training_report
 
 console = Console()
 # --smoke proves the code runs end to end (tests, CI, `make pipeline ARGS=--smoke`) in seconds:
@@ -60,80 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny run for tests (seconds)")
 
 
-def settings_from(params: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """params.yaml's `train` section, with any flag given on the command line taking priority."""
-    settings = dict(params.get("train") or {})
-    for key, value in vars(args).items():
-        if value is not None and key != "smoke":
-            settings[key] = value
-    if args.smoke:
-        settings.update(SMOKE_SETTINGS)
-    return settings
-
-
 def seed_everything(seed: int) -> None:
     """Same seed, same data order, same initial weights: a rerun gives the same model."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def git_commit() -> str | None:
-    """The current commit, so a result can be traced to the code that produced it."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if result.returncode != 0:  # not a git repository, or no commit yet
-        return None
-    return result.stdout.strip() or None
-
-
-def choose_device(name: str) -> torch.device:
-    """`auto` takes an NVIDIA GPU, then an Apple GPU, then the CPU; anything else is used as is."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise StageError("device cuda was asked for but no CUDA GPU is visible; use --device auto.")
-    return torch.device(name)
-
-
-def describe_hardware(device: torch.device) -> str:
-    """A short description of the machine for the report (training time means little without it)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return f"Apple GPU (mps), {platform.machine()}"
-    return f"{os.cpu_count()} CPU cores ({platform.machine()}), {torch.get_num_threads()} threads"
-
-
-def choose_encoder(pretrained: str) -> tuple[str, bool]:
-    """Which encoder to train, and whether it starts from ImageNet weights.
-
-    `auto` tries to download the weights (once; torchvision caches them in ~/.cache/torch) and
-    falls back to the tiny from-scratch encoder when that fails, e.g. offline or in CI.
-    """
-    if pretrained == "false":
-        return "tiny", False
-    import torchvision  # only needed here, to fetch the weights
-
-    try:
-        torchvision.models.MobileNet_V3_Small_Weights.IMAGENET1K_V1.get_state_dict(progress=True)
-    except OSError as error:  # URLError and socket errors are OSErrors
-        if pretrained == "true":
-            raise StageError(
-                f"could not download the pretrained weights ({error}); connect to the internet "
-                "or set train.pretrained to auto or false in params.yaml."
-            ) from error
-        console.print("[yellow]No pretrained weights (offline?): training the tiny model instead.")
-        return "tiny", False
-    return "mobilenet_v3_small", True
 
 
 def read_image(path: str) -> Image.Image:
@@ -149,7 +97,7 @@ def read_image(path: str) -> Image.Image:
 
 
 def heatmap_targets(
-    boxes: list, num_classes: int, grid: int
+    boxes: list[Box], num_classes: int, grid: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What the network should output for one image, on its grid x grid cells.
 
@@ -191,17 +139,9 @@ class DetectionDataset(Dataset):
         if self.augment and random.random() < 0.5:
             # Mirror the picture and its boxes together: x becomes 1 - x (YOLO boxes are 0..1).
             pixels = pixels[:, :, ::-1].copy()
-            boxes = [type(b)(b.class_id, 1 - b.cx, b.cy, b.w, b.h) for b in boxes]
+            boxes = [Box(b.class_id, 1 - b.cx, b.cy, b.w, b.h) for b in boxes]
         targets = heatmap_targets(boxes, self.num_classes, self.size // STRIDE)
         return (torch.from_numpy(pixels), *(torch.from_numpy(t) for t in targets))
-
-
-def read_boxes_or_fail(path: str, num_classes: int) -> list:
-    """The boxes of one image, or a StageError that names the file and how to fix it."""
-    try:
-        return read_boxes(Path(path), num_classes)
-    except (OSError, ValueError) as error:
-        raise StageError(f"{error}; fix the label file and run `split` again.") from error
 
 
 def detection_loss(
@@ -257,15 +197,17 @@ def run_epoch(
     return {"loss": total_loss / max(seen, 1)}
 
 
-def check_labels(rows: list[dict[str, str]], classes: list[str], split: str) -> None:
-    """Refuse a split whose labels are not the project's classes, before any time is spent."""
+def check_labels(rows: list[dict[str, str]], classes: list[str]) -> None:
+    """Refuse a split whose label files name other classes, before any time is spent."""
     for row in rows:
         read_boxes_or_fail(row["annotation"], len(classes))
 
 
 def run(args: argparse.Namespace) -> None:
     params = load_params()
-    settings = settings_from(params, args)
+    settings = stage_settings(params, "train", args)
+    if args.smoke:
+        settings.update(SMOKE_SETTINGS)
     classes: list[str] = params["classes"]
     seed_everything(params.get("seed", 0))
 
@@ -275,8 +217,7 @@ def run(args: argparse.Namespace) -> None:
         train_rows, val_rows = train_rows[:SMOKE_ITEMS], val_rows[: SMOKE_ITEMS // 2]
     if not train_rows or not val_rows:
         raise StageError("the train or val split is empty: collect more data and run `split`.")
-    check_labels(train_rows, classes, "train")
-    check_labels(val_rows, classes, "val")
+    check_labels(train_rows + val_rows, classes)
     size = settings["input_size"]
     if size % 32:
         raise StageError(f"train.input_size must be a multiple of 32 (got {size}).")
@@ -285,7 +226,10 @@ def run(args: argparse.Namespace) -> None:
     # A seeded generator makes the shuffling, and so the whole run, repeatable.
     loader_seed = torch.Generator().manual_seed(params.get("seed", 0))
     train_loader = DataLoader(
-        train_data, batch_size=settings["batch_size"], shuffle=True, generator=loader_seed,
+        train_data,
+        batch_size=settings["batch_size"],
+        shuffle=True,
+        generator=loader_seed,
         num_workers=settings["workers"],
     )
     val_loader = DataLoader(
@@ -328,6 +272,8 @@ def run(args: argparse.Namespace) -> None:
         f"Training {config['name']} ({count_parameters(model):,} weights) on {device} "
         f"with {len(train_rows)} train and {len(val_rows)} val images."
     )
+    steps, batch = (len(train_loader), len(val_loader)), settings["batch_size"]
+    console.print(estimate_training(model, val_data, batch, device, steps, settings["epochs"]))
 
     # --- training loop ---
     CHECKPOINT_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -349,15 +295,22 @@ def run(args: argparse.Namespace) -> None:
         for epoch in range(1, settings["epochs"] + 1):
             progress.update(bar, description=f"epoch {epoch}/{settings['epochs']}")
             train = run_epoch(
-                model, train_loader, device, optimizer, warmup,
+                model,
+                train_loader,
+                device,
+                optimizer,
+                warmup,
                 on_step=lambda loss: progress.update(bar, advance=1, loss=loss),
             )
             val = run_epoch(model, val_loader, device)
             history.append(
-                {"epoch": epoch, **{f"train_{k}": v for k, v in train.items()},
-                 **{f"val_{k}": v for k, v in val.items()},
-                 "lr": optimizer.param_groups[0]["lr"],  # the rate this epoch ended with
-                 "seconds": round(time.perf_counter() - started, 1)}
+                {
+                    "epoch": epoch,
+                    **{f"train_{k}": v for k, v in train.items()},
+                    **{f"val_{k}": v for k, v in val.items()},
+                    "lr": optimizer.param_groups[0]["lr"],  # the rate this epoch ended with
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
             )
             plateau.step(val["loss"])
             if val["loss"] < best_loss:
@@ -380,32 +333,36 @@ def run(args: argparse.Namespace) -> None:
                 )
                 break
     seconds = time.perf_counter() - started
-    model_summary = {
-        "name": config["name"], "pretrained": pretrained, "parameters": count_parameters(model)
-    }
-    saved_to = CHECKPOINT_FILE
 
     # --- what gets saved besides the model ---
-    report = {
-        "task": params["task"],
-        "smoke": args.smoke,
-        "params": settings,
-        "seed": params.get("seed", 0),
-        "model": model_summary,
-        "dataset": {"train": len(train_rows), "val": len(val_rows)},
-        "history": history,
-        "best_epoch": best_epoch,
-        "epochs": len(history),
-        "stopped_early": len(history) < settings["epochs"],
-        "device": str(device),
-        "hardware": describe_hardware(device),
-        "seconds": round(seconds, 1),
-        "git_commit": git_commit(),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    TRAINING_FILE.parent.mkdir(parents=True, exist_ok=True)
-    TRAINING_FILE.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_training_report(
+        params,
+        settings=settings,
+        smoke=args.smoke,
+        model={
+            "name": config["name"],
+            "pretrained": pretrained,
+            "parameters": count_parameters(model),
+        },
+        dataset={"train": len(train_rows), "val": len(val_rows)},
+        history=history,
+        best_epoch=best_epoch,
+        selected_by="val_loss",
+        epochs=len(history),
+        stopped_early=len(history) < settings["epochs"],
+        device=str(device),
+        hardware=describe_hardware(device),
+        seconds=seconds,
+    )
+    record_stage(
+        "train",
+        args,
+        params,
+        settings,
+        reads=[SPLITS_DIR / "train.csv", SPLITS_DIR / "val.csv"],
+        writes=[CHECKPOINT_FILE, TRAINING_FILE],
+    )
     console.print(
-        f"[green]Best val loss {best_loss:.4f} at epoch {best_epoch}; saved {saved_to} "
+        f"[green]Best val loss {best_loss:.4f} at epoch {best_epoch}; saved {CHECKPOINT_FILE} "
         f"({seconds:.0f} s). Next: `python -m surgical_tool_detector export`."
     )
