@@ -29,14 +29,16 @@ def test_import_contracts_hold():
 def test_one_folder_per_command_each_saying_its_job():
     package = REPO_ROOT / "src" / "pocgen"
     top_modules = sorted(path.name for path in package.glob("*.py"))
-    # Only the CLI, the project reader with its records and the template's contract, the
-    # all-or-nothing writer and the errors stay at the top; the rest lives in packages.
+    # Only the CLI, the project reader with its records, the template's contract and the evidence
+    # chain (read by check and writeup alike), the all-or-nothing writer and the errors stay at
+    # the top; the rest lives in packages.
     assert top_modules == [
         "__init__.py",
         "__main__.py",
         "cli.py",
         "contract.py",
         "errors.py",
+        "evidence.py",
         "files.py",
         "project.py",
         "records.py",

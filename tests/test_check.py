@@ -53,6 +53,18 @@ TICKETS = {
 }
 
 
+def write_tickets(path: Path) -> Path:
+    """Sixty support tickets per class in a CSV with a label column: a user's own data."""
+    lines = ["text,label"] + [
+        f"{template.format(n=n)},{label}"
+        for label, templates in TICKETS.items()
+        for n in range(20)
+        for template in templates
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @contextlib.contextmanager
 def project_importable() -> Iterator[None]:
     """PYTHONPATH=src for the processes check starts (the project's tests, its app): it stands in
@@ -148,14 +160,7 @@ def test_fresh_project_mostly_fails(ticket_router: Path) -> None:
 
 def test_completed_project_passes(ticket_router: Path, tmp_path: Path) -> None:
     """Own data via `collect`, the real pipeline (TF-IDF trains in seconds), a writeup: passes."""
-    tickets = tmp_path / "tickets.csv"
-    lines = ["text,label"] + [
-        f"{template.format(n=n)},{label}"
-        for label, templates in TICKETS.items()
-        for n in range(20)
-        for template in templates
-    ]
-    tickets.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tickets = write_tickets(tmp_path / "tickets.csv")
     collect = ["collect", "text", str(tickets), "--label-column", "label"]
     collect += ["--license-note", "written for this test"]
     # Two experiments compared, each a real run with its own settings: with the collected data,

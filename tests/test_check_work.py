@@ -22,7 +22,7 @@ from conftest import REPO_ROOT, run_pocgen
 from known_artifacts import METRICS, render, write_json, write_known_artifacts
 from rich.console import Console
 from smoke_project import SMOKE_STAGES, run_stage
-from test_check import TICKETS, grade, project_importable, stages
+from test_check import grade, project_importable, stages, write_tickets
 
 from pocgen.check.grading import Grading
 from pocgen.check.rubric import builtin_rubrics, load_rubric
@@ -452,14 +452,7 @@ def test_fake_diligence_passes_neither_contribution_nor_experiments(tmp_path: Pa
     project = render(
         tmp_path / "ticket-router", task="text-classification", project_name="Ticket Router"
     )
-    tickets = tmp_path / "tickets.csv"
-    lines = ["text,label"] + [
-        f"{template.format(n=n)},{label}"
-        for label, templates in TICKETS.items()
-        for n in range(20)
-        for template in templates
-    ]
-    tickets.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tickets = write_tickets(tmp_path / "tickets.csv")
     collect = ["collect", "text", str(tickets), "--label-column", "label"]
     pipeline = [["validate"], ["split"], ["train"], ["export"], ["evaluate"]]
     stages(project, [*collect, "--license-note", "written for this test"], *pipeline)

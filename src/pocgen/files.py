@@ -88,21 +88,22 @@ def _beside(target: Path, kind: str) -> Path:
     raise FileExistsError(17, "no free temporary name", str(target))
 
 
-def _make_parents(folder: Path, created: list[Path]) -> None:
-    """`mkdir -p`, remembering each folder it made so a failure can remove them again."""
+def make_parents(folder: Path, created: list[Path] | None = None) -> None:
+    """`mkdir -p`, remembering in `created` each folder it made so a failure can remove them."""
     missing = []
     while not folder.exists() and not folder.is_symlink():
         missing.append(folder)
         folder = folder.parent
     for path in reversed(missing):
         path.mkdir()
-        created.append(path)
+        if created is not None:
+            created.append(path)
 
 
 def _stage(target: Path, content: Content, created: list[Path], staged: list[_Staged]) -> None:
     if target.is_dir() and not target.is_symlink():
         raise IsADirectoryError(21, "a folder is in the way", str(target))
-    _make_parents(target.parent, created)
+    make_parents(target.parent, created)
     entry = _Staged(target, _beside(target, "new"))
     staged.append(entry)  # before writing: a half-written file is removed too
     if isinstance(content, Path):

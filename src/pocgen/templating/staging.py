@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pocgen import files
 from pocgen.errors import Interrupted, PocgenError
 from pocgen.files import interrupts_deferred
 
@@ -213,15 +214,6 @@ def staging_area(dest: Path) -> Iterator[Staging]:
 # --- moving a finished render into place ------------------------------------------------------
 
 
-def _make_parents(folder: Path) -> None:
-    missing = []
-    while not folder.exists() and not folder.is_symlink():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        path.mkdir()
-
-
 def _check_targets(rendered: Path, dest: Path, names: list[str]) -> None:
     """Everything that could stop a rename, checked before any: a folder or a file in the way,
     a symlinked folder, another file system, a folder that refuses writes."""
@@ -257,7 +249,7 @@ def _rename_all(source: Path, dest: Path, names: list[str]) -> None:
         staged = source / name
         if staged.exists() or staged.is_symlink():  # not yet moved by an earlier, killed run
             target = dest / name
-            _make_parents(target.parent)
+            files.make_parents(target.parent)
             os.replace(staged, target)
 
 
