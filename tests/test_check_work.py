@@ -299,16 +299,20 @@ def test_at_least_two_experiments_compared(finished: Path, tmp_path: Path) -> No
     experiments = finished / "reports" / "experiments"
     write_json(experiments / "scratch.json", METRICS)
     assert verdicts(finished, rubric)["experiments_compared"][0] == "fail"
+    # The second run differs in a recorded setting (the weights it started from): it counts.
+    pretrained = {**METRICS["model"], "pretrained": True}
     write_json(
         experiments / "pretrained.json",
-        dict(METRICS, headline={"metric": "accuracy", "value": 0.9}),
+        dict(METRICS, headline={"metric": "accuracy", "value": 0.9}, model=pretrained),
     )
     assert verdicts(finished, rubric)["experiments_compared"] == (
         "pass",
         "2 experiments compared: pretrained accuracy 0.900, scratch accuracy 0.873",
     )
+    wider = {**METRICS["model"], "name": "wider-cnn"}
     write_json(
-        experiments / "other.json", dict(METRICS, headline={"metric": "macro_f1", "value": 0.8})
+        experiments / "other.json",
+        dict(METRICS, headline={"metric": "macro_f1", "value": 0.8}, model=wider),
     )
     assert verdicts(finished, rubric)["experiments_compared"][0] == "warn"
 
