@@ -74,6 +74,28 @@ def patch_json(project: Path, relative: str, *, by_hand: bool = False, **changes
         write_lock(project)
 
 
+def gpu_run(train_seconds: float) -> Callable[[Path], None]:
+    """reports/gpu.json of a Hugging Face Jobs run whose training took `train_seconds`; the
+    training record says the model was trained on that GPU for 301.4 s."""
+
+    def write(project: Path) -> None:
+        patch_json(project, "reports/training.json", device="cuda", hardware="Tesla T4")
+        record = {
+            "schema_version": 1,
+            "engine": "hf",
+            "flavor": "t4-small",
+            "run_id": "run-1",
+            "device": "cuda",
+            "gpu": "Tesla T4",
+            "train_seconds": train_seconds,
+            "job_seconds": 362.0,
+            "cost_usd": 0.0467,
+        }
+        write_json(project / "reports" / "gpu.json", record)
+
+    return write
+
+
 def set_answer(project: Path, key: str, value: object) -> None:
     path = project / ".copier-answers.yml"
     answers = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -263,6 +285,12 @@ ROWS = [
         r"model kept \| the best `val_macro_f1` on the validation split",
         lambda p: patch_json(p, "reports/training.json", selected_by="val_macro_f1"),
         nothing,
+    ),
+    Row(
+        28,
+        r"trained on \| Hugging Face Jobs, `t4-small`; the job ran 6 min 2 s, \$0\.05",
+        gpu_run(301.4),
+        gpu_run(120.0),  # the model was trained again since the GPU run
     ),
 ]
 

@@ -19,6 +19,8 @@ from fake_hub import FakeHub, Repo
 from gpu_helpers import gpu, project_files, ready_to_train, record_of
 
 from pocgen.gpu.record import RECORD_FILE
+from pocgen.project import load_project
+from pocgen.writeup.sections import model
 
 pytest_plugins = ["gpu_fixtures"]
 
@@ -153,6 +155,9 @@ def test_the_training_facts_are_recorded_for_the_writeup(finished_run, hub: Fake
     # The stand-in has no GPU, and the command says so rather than claim one.
     assert "warning: the job trained on cpu, not a GPU" in result.stdout
     assert record["status"] == "COMPLETED" and record["pulled_at"]
+    # The writeup's training facts say where the model trained, from that record.
+    stated = model(load_project(project)).body
+    assert "| trained on | Hugging Face Jobs, `t4-small`; the job ran " in stated
 
 
 def test_only_models_and_reports_change(finished_run):

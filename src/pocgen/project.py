@@ -35,6 +35,7 @@ from pocgen.records import (
     Answers,
     DataQuality,
     DeployRecord,
+    GpuRun,
     Headline,
     LabelsReport,
     Metrics,
@@ -73,6 +74,7 @@ REPORTS = {
     "quality": Report("reports/data_quality.json", "data_quality", "validate"),
     "labels": Report("reports/labels.json", "labels", "label pull"),
     "deploy": Report("reports/deploy.json", "deploy", "pocgen deploy"),
+    "gpu": Report("reports/gpu.json", "gpu", "pocgen gpu pull"),
 }
 
 
@@ -105,6 +107,7 @@ class Project:
     quality: DataQuality | None = None
     labels: LabelsReport | None = None
     deploy: DeployRecord | None = None
+    gpu: GpuRun | None = None
     manifest: list[ManifestRow] | None = None
     label_rows: list[LabelRow] | None = None
     coco_labels: list[LabelRow] = field(default_factory=list)
@@ -287,6 +290,14 @@ class Project:
     def deployed_ui(self) -> str | None:
         """The demo `pocgen deploy` put online (web, gradio, streamlit); None before a deploy."""
         return self.deploy.ui if self.deploy else None
+
+    @property
+    def gpu_run(self) -> GpuRun | None:
+        """The GPU run (reports/gpu.json) that trained the model training.json records; None
+        when the model was trained here, or trained again since the GPU run."""
+        if self.gpu is None or self.training is None or not self.gpu.describes(self.training.run):
+            return None
+        return self.gpu
 
     # --- where the data came from ------------------------------------------------------------
 
@@ -516,6 +527,7 @@ def load_project(root: Path) -> Project:
         "quality": DataQuality.parse,
         "labels": LabelsReport.parse,
         "deploy": DeployRecord.parse,
+        "gpu": GpuRun.parse,
     }
     for attribute, report in REPORTS.items():
         command = project.command(report.stage)

@@ -375,6 +375,41 @@ class DeployRecord:
 
 
 @dataclass(frozen=True)
+class GpuRun:
+    """reports/gpu.json, from `pocgen gpu run` and `pull`: which engine and GPU trained the
+    model, for how long, at what cost."""
+
+    engine: str  # hf, kaggle or colab
+    device: str
+    flavor: str | None = None
+    gpu: str | None = None
+    train_seconds: float | None = None
+    job_seconds: float | None = None
+    cost_usd: float | None = None
+    job_url: str | None = None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> GpuRun:
+        return cls(
+            engine=str(data["engine"]),
+            device=str(data["device"]),
+            flavor=_text(data.get("flavor")),
+            gpu=_text(data.get("gpu")),
+            train_seconds=_score(data.get("train_seconds")),
+            job_seconds=_score(data.get("job_seconds")),
+            cost_usd=_score(data.get("cost_usd")),
+            job_url=_text(data.get("job_url")),
+        )
+
+    def describes(self, run: RunInfo) -> bool:
+        """Whether this GPU run trained the model reports/training.json records: the same
+        device and training time. A later training run elsewhere leaves gpu.json stale."""
+        if run.device != self.device or run.seconds is None or self.train_seconds is None:
+            return False
+        return abs(run.seconds - self.train_seconds) < 0.5
+
+
+@dataclass(frozen=True)
 class Target:
     """The success target from the answers: `metric` must reach `value` on the test split."""
 

@@ -31,7 +31,7 @@ from pocgen.errors import PocgenError
 
 pytestmark = pytest.mark.unit
 
-SCHEMAS = ("metrics", "experiments", "training", "data_quality", "labels", "deploy")
+SCHEMAS = ("metrics", "experiments", "training", "data_quality", "labels", "deploy", "gpu")
 
 
 def test_schemas_ship_beside_the_template_not_inside_it() -> None:

@@ -11,7 +11,8 @@ from known_artifacts import LABELS, METRICS, QUALITY
 from project_files import ProjectFiles
 
 from pocgen.errors import PocgenError
-from pocgen.records import Answers, DataQuality, LabelsReport, Metrics, RunInfo
+from pocgen.records import Answers, DataQuality, GpuRun, LabelsReport, Metrics, RunInfo
+from pocgen.writeup.sections import gpu_run_text
 
 pytestmark = pytest.mark.unit
 
@@ -294,3 +295,52 @@ def test_answers_are_typed_and_still_a_mapping() -> None:
     assert answers["license"] == "Apache-2.0" and dict(answers)["demo"] is True
     assert answers.text("problem") == "" and len(answers) == 3
     assert Answers({"demo": "yes"}).demo is False  # only YAML's true marks a demo
+
+
+GPU_REPORT = {
+    "schema_version": 1,
+    "engine": "kaggle",
+    "flavor": None,
+    "run_id": "run-7",
+    "device": "cuda",
+    "gpu": "Tesla P100-PCIE-16GB",
+    "train_seconds": 95.3,
+    "cost_usd": 0.0,
+}
+
+
+@pytest.mark.parametrize(
+    ("run", "describes"),
+    [
+        (RunInfo(seconds=95.3, device="cuda"), True),
+        (RunInfo(seconds=95.5, device="cuda"), True),  # rounding in a copy of the record
+        (RunInfo(seconds=301.0, device="cuda"), False),  # trained again since
+        (RunInfo(seconds=95.3, device="cpu"), False),  # trained again on this machine
+        (RunInfo(device="cuda"), False),
+    ],
+)
+def test_a_gpu_record_speaks_only_for_the_training_it_matches(run: RunInfo, describes: bool):
+    assert GpuRun.parse(GPU_REPORT).describes(run) is describes
+
+
+def test_a_gpu_run_reads_with_its_engine_time_and_cost():
+    kaggle = GpuRun.parse(GPU_REPORT)
+    assert gpu_run_text(kaggle) == "Kaggle; no charge (`reports/gpu.json`)"
+    hf = GpuRun.parse(
+        {
+            **GPU_REPORT,
+            "engine": "hf",
+            "flavor": "a10g-small",
+            "job_seconds": 61,
+            "cost_usd": 0.0033,
+        }
+    )
+    assert gpu_run_text(hf) == (
+        "Hugging Face Jobs, `a10g-small`; the job ran 1 min 1 s, under $0.01 (`reports/gpu.json`)"
+    )
+
+
+def test_a_malformed_gpu_record_names_the_file(files: ProjectFiles):
+    files.write("reports/gpu.json", {**GPU_REPORT, "engine": "my-laptop"})
+    with pytest.raises(PocgenError, match=r"reports/gpu\.json is malformed: .*pocgen gpu pull"):
+        files.load()

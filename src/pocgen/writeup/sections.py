@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pocgen.project import Project
-from pocgen.records import IMPORTED_PREFIX, SAMPLE_SOURCE, SYNTH_SOURCE, LabelsReport, Metrics
+from pocgen.records import (
+    IMPORTED_PREFIX,
+    SAMPLE_SOURCE,
+    SYNTH_SOURCE,
+    GpuRun,
+    LabelsReport,
+    Metrics,
+)
 from pocgen.writeup.contribution import Contribution, measure
 from pocgen.writeup.formatting import (
     duration,
@@ -295,6 +302,24 @@ def _loss_line(history: tuple[dict[str, float | None], ...]) -> str:
     )
 
 
+# How the writeup names each `pocgen gpu` engine.
+GPU_ENGINES = {"hf": "Hugging Face Jobs", "kaggle": "Kaggle", "colab": "Colab"}
+
+
+def gpu_run_text(gpu: GpuRun) -> str:
+    """ "Hugging Face Jobs, `t4-small`; the job ran 6 min 2 s, $0.04 (reports/gpu.json)"."""
+    where = GPU_ENGINES.get(gpu.engine, gpu.engine)
+    if gpu.flavor:
+        where += f", `{gpu.flavor}`"
+    job = []
+    if gpu.job_seconds is not None:
+        job.append(f"the job ran {duration(gpu.job_seconds)}")
+    if gpu.cost_usd is not None:
+        cost = gpu.cost_usd
+        job.append("no charge" if cost == 0 else f"${cost:.2f}" if cost >= 0.01 else "under $0.01")
+    return where + (f"; {', '.join(job)}" if job else "") + " (`reports/gpu.json`)"
+
+
 def model(project: Project) -> Section:
     out = _Builder()
     info, record, run = project.model_info, project.training, project.run
@@ -319,6 +344,9 @@ def model(project: Project) -> Section:
         rows.append(["training time", duration(run.seconds) + suffix])
     if run.hardware or run.device:
         rows.append(["hardware", " / ".join(part for part in (run.hardware, run.device) if part)])
+    gpu = project.gpu_run
+    if gpu:
+        rows.append(["trained on", gpu_run_text(gpu)])
     if run.git_commit:
         rows.append(["git commit", f"`{run.git_commit}`"])
     if record and record.selected_by:
