@@ -145,6 +145,13 @@ CONDITIONAL = {
         a["notebooks"] == "true" and a["task"] != "text-classification"
     ),
     "tests/test_notebooks.py": lambda a: a["notebooks"] == "true",
+    # The static page's task code: boxes or scores, pictures or text.
+    "app/web/scores.js": lambda a: a["task"] != "object-detection",
+    "app/web/boxes.js": lambda a: a["task"] == "object-detection",
+    "app/web/classify.js": lambda a: a["task"] == "image-classification",
+    "app/web/photo.js": lambda a: a["task"] != "text-classification",
+    "app/web/pixels.js": lambda a: a["task"] != "text-classification",
+    "app/web/text.js": lambda a: a["task"] == "text-classification",
 }
 # Jinja left in output would show up as these; GitHub Actions' own `${{ }}` is not Jinja.
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
