@@ -248,6 +248,32 @@ def test_only_expected_files_and_no_leftover_jinja(rendered, combo_id, answers):
             assert match is None, f"{name}: {content.decode()[max(0, match.start() - 60) :][:120]}"
 
 
+# A relative ES module import in the static page: `import ... from "./name.js"`.
+JS_IMPORT = re.compile(r'^import .* from "\./([^"]+)";$', re.MULTILINE)
+# Fetched at `web --build` or first `make web` (checked against its hash), never shipped here.
+RUNTIME_IMPORTS = {"ort/ort.wasm.bundle.min.mjs"}
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_the_static_pages_scripts_parse_and_import_only_what_the_render_has(
+    rendered, task: str, tmp_path: Path
+):
+    """The generated web JS is checked too: each script parses as an ES module (Node.js's own
+    parser, `node --check`), and every module it imports is a file of the same render, so a
+    task never loads another task's script."""
+    combo_id = next(c for c, answers in zip(IDS, MATRIX, strict=True) if answers["task"] == task)
+    web = rendered[combo_id] / "app" / "web"
+    scripts = sorted(web.glob("*.js"))
+    assert scripts
+    for script in scripts:
+        module = tmp_path / f"{script.stem}.mjs"  # .mjs: parsed as a module, not CommonJS
+        module.write_bytes(script.read_bytes())
+        checked = subprocess.run(["node", "--check", str(module)], capture_output=True, text=True)
+        assert checked.returncode == 0, f"{script.name}: {checked.stderr}"
+        for name in JS_IMPORT.findall(script.read_text(encoding="utf-8")):
+            assert name in RUNTIME_IMPORTS or (web / name).is_file(), f"{script.name}: {name}"
+
+
 def run(python: Path | str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     # A generated project needs no pytest plugins; this environment's own (hypothesis, anyio...)
     # would only add start-up time to each run.
