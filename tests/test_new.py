@@ -438,3 +438,39 @@ def test_boolean_options_are_shown_as_flags():
     shown = run_pocgen("new", "--help")
     assert "<bool>" not in shown.stdout
     assert re.search(r"--defaults\s+Ask nothing", shown.stdout)
+
+
+def test_class_names_in_any_script_render_and_load(tmp_path: Path):
+    """Cyrillic, Japanese and Turkish class names are folder names a user can type: copier.yml,
+    the project's config.py and pocgen share one rule (schemas/names.json). A project name no
+    Latin letter survives transliteration of gets the `project` slug."""
+    classes = ["кошка", "猫", "Ölçüm"]
+    result = run_pocgen(
+        "new",
+        "Рентген",
+        "--defaults",
+        "--no-git",
+        "--data",
+        f"classes={', '.join(classes)}",
+        "--data",
+        "task=image-classification",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 0, result.stderr
+    project = tmp_path / "Рентген"
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["classes"] == classes
+    package = next(path.parent.name for path in (project / "src").glob("*/__main__.py"))
+    assert package == "project"
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from {package}.config import load_params; print(load_params()['classes'])",
+        ],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+        capture_output=True,
+        text=True,
+    )
+    assert loaded.returncode == 0 and loaded.stdout.strip() == str(classes), loaded.stderr
