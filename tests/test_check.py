@@ -22,12 +22,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from conftest import run_pocgen
 from known_artifacts import REPO_ROOT, render, write_known_artifacts, write_lock
 from rich.console import Console
 
 from pocgen.check import run_check, select_grading
 from pocgen.errors import PocgenError
+from pocgen.evidence import file_md5
 from pocgen.writeup.run import run_writeup
 
 pytestmark = [pytest.mark.training, pytest.mark.server]
@@ -207,6 +209,27 @@ def test_completed_project_passes(ticket_router: Path, tmp_path: Path) -> None:
     assert {item["reason"] for item in report["items"]} >= {"app-started", "tests-pass"}
     # The table view is checked with the cheap rubric below: grading this project again would
     # only run its whole test suite and demo app a second time.
+
+    # A better number typed into metrics.json, and the lock made to agree (as `dvc commit -f`
+    # would): every hash matches, but evaluate run again on the committed model gives the true
+    # figure, so the result is not credited.
+    rubric = tmp_path / "reproducible.yaml"
+    rubric.write_text("items:\n  - {id: r, title: R, weight: 1, check: reproducible}\n")
+    _, honest = grade(ticket_router, str(rubric))  # the data are here: evaluate runs again
+    assert (honest["items"][0]["status"], honest["items"][0]["reason"]) == ("pass", "reproduced")
+    data = json.loads(metrics_file.read_text(encoding="utf-8"))
+    data["metrics"]["accuracy"] = 0.999
+    metrics_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    lock_file = ticket_router / "reports" / "pipeline.lock"
+    lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
+    for out in lock["stages"]["evaluate"]["outs"]:
+        if out["path"] == "reports/metrics.json":
+            out.update(md5=file_md5(metrics_file), size=metrics_file.stat().st_size)
+    lock_file.write_text(yaml.safe_dump(lock, sort_keys=False), encoding="utf-8")
+    _, forged = grade(ticket_router, str(rubric))
+    verdict = forged["items"][0]
+    assert (verdict["status"], verdict["reason"]) == ("fail", "rerun-differs"), verdict
+    assert "0.999" in verdict["evidence"], verdict
 
 
 def lock_and_container(project: Path) -> None:
