@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import yaml
-from conftest import git, git_init, run_pocgen
+from conftest import run_pocgen
 from known_artifacts import REPO_ROOT
 
 from pocgen.templating import snapshots, versions
@@ -95,10 +95,7 @@ def test_a_version_from_pocgens_history_is_rendered(tmp_path: Path) -> None:
 
 def test_update_to_an_unknown_version_is_refused(tmp_path: Path) -> None:
     project = tmp_path / "p"
-    assert run_pocgen("new", project, "--defaults").exit_code == 0
-    git_init(project)
-    git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", "new")
+    assert run_pocgen("new", project, "--defaults").exit_code == 0  # with its first commit
     result = run_pocgen("update", project, "--vcs-ref", "v9.9-does-not-exist")
     assert result.exit_code == 1 and "has no version 'v9.9-does-not-exist'" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
