@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,11 @@ from PIL import Image
 from sklearn.datasets import load_sample_image
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
+
+from bench_demo import start_gradio  # noqa: E402  (the same start the demo benchmark times)
+from smoke_project import project_env  # noqa: E402
+
 TICKETS = {
     "billing": ["I was charged twice on invoice {n}", "Refund the payment for order {n}"],
     "technical": ["The app crashes when I open screen {n}", "Sync fails after update {n}"],
@@ -69,21 +73,6 @@ def ticket_csv(path: Path, per_class: int) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def project_env(project: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": str(project / "src"),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-    }
-
-
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
     completed = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
     if completed.returncode:
@@ -96,27 +85,10 @@ def first_answer(project: Path, example: str | Path) -> None:
     """Start the Gradio demo and wait for its first prediction, as a visitor's browser would."""
     from gradio_client import Client, handle_file
 
-    port = free_port()
-    env = {**project_env(project), "GRADIO_SERVER_PORT": str(port)}
-    server = subprocess.Popen(
-        [sys.executable, "app/gradio_app.py"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, url, _ = start_gradio(project)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except Exception:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the Gradio demo did not start") from None
-                time.sleep(0.5)
         given = handle_file(str(example)) if isinstance(example, Path) else example
-        client.predict(given, 0.5, api_name="/predict")
+        Client(url, verbose=False).predict(given, 0.5, api_name="/predict")
     finally:
         server.terminate()
         server.wait(timeout=30)
