@@ -216,6 +216,23 @@ def test_detach_status_cancel_and_a_second_run(classifier: Path, image_bin: Path
         assert len(held.jobs) == 2
 
 
+def test_namespace_puts_the_repos_and_the_job_in_an_organization(classifier: Path, image_bin: Path):
+    with FakeHub(job_image_bin=image_bin, hold_jobs=True, orgs=["acme-lab"]) as held:
+        env = hub_env(held)
+        elsewhere = gpu(classifier, "run", "--detach", "--namespace", "someone-else", env=env)
+        assert_one_line_error(elsewhere, "cannot write to the namespace 'someone-else'")
+        assert not held.jobs and not held.datasets
+
+        started = gpu(classifier, "run", "--detach", "--namespace", "acme-lab", env=env)
+        assert started.exit_code == 0, started.stderr
+        (job,) = held.jobs.values()
+        assert job.namespace == "acme-lab"
+        assert set(held.datasets) == {"acme-lab/defect-spotter-gpu-data"}
+        assert set(held.models) == {"acme-lab/defect-spotter-gpu-results"}
+        assert record_of(classifier)["namespace"] == "acme-lab"
+        assert gpu(classifier, "cancel", env=env).exit_code == 0  # found in its namespace
+
+
 def test_a_failing_job_exits_1_with_its_message(classifier: Path, image_bin: Path):
     pyproject = classifier / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + "\nthis is not toml\n", encoding="utf-8")
