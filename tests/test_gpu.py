@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -231,6 +232,22 @@ def test_namespace_puts_the_repos_and_the_job_in_an_organization(classifier: Pat
         assert set(held.models) == {"acme-lab/defect-spotter-gpu-results"}
         assert record_of(classifier)["namespace"] == "acme-lab"
         assert gpu(classifier, "cancel", env=env).exit_code == 0  # found in its namespace
+
+
+def test_pull_waits_for_a_job_still_running(classifier: Path, image_bin: Path):
+    with FakeHub(job_image_bin=image_bin, hold_jobs=True) as held:
+        env = hub_env(held)
+        assert gpu(classifier, "run", "--detach", env=env).exit_code == 0
+        assert record_of(classifier)["status"] == "SCHEDULING"
+        threading.Timer(2.0, held.release_jobs).start()  # the job starts while pull waits
+
+        pulled = gpu(classifier, "pull", env=env)
+
+        assert pulled.exit_code == 0, pulled.stderr
+        assert record_of(classifier)["status"] == "COMPLETED"
+        report = json.loads((classifier / "reports" / "gpu.json").read_text(encoding="utf-8"))
+        assert report["run_id"] == record_of(classifier)["run_id"]
+        assert (classifier / "models" / "model.onnx").is_file()
 
 
 def test_a_failing_job_exits_1_with_its_message(classifier: Path, image_bin: Path):
