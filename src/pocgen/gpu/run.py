@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from pocgen.contract import schema_problem
 from pocgen.errors import PocgenError
 from pocgen.gpu import record as records
 from pocgen.gpu.engine import ENGINES, Engine, JobState, RunOptions, duration, parse_timeout
@@ -23,6 +24,7 @@ from pocgen.gpu.record import JobRecord
 from pocgen.gpu.results import GPU_REPORT, Placed, place, run_report
 from pocgen.gpu.staging import staged
 from pocgen.project import Project, load_project
+from pocgen.records import GpuRun
 
 STAGES = ("train", "export", "evaluate")
 # A recorded run in one of these may be replaced by a new one without --force.
@@ -146,33 +148,41 @@ def bring_back(
         ):
             engine.fetch(record, fetched)
         report = {**run_report(fetched, record), **engine.facts(record, state)}
+        # Checked here, before anything is placed: a record the writeup could not read would
+        # otherwise land in reports/ and stop every later `pocgen writeup` and `check`.
+        problem = schema_problem(report, "gpu")
+        if problem:
+            raise PocgenError(
+                f"the job's {GPU_REPORT} is malformed ({problem}); nothing was placed: start a "
+                "new run with `pocgen gpu run`."
+            )
         (fetched / GPU_REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         placed = place(project.root, fetched, record.submitted_timestamp, force)
     record.pulled_at = records.now()
     records.save(project.root, record)
-    show_pulled(placed, report, console)
+    show_pulled(placed, GpuRun.parse(report), console)
     return placed
 
 
-def show_pulled(placed: Placed, report: dict[str, Any], console: Console) -> None:
+def show_pulled(placed: Placed, run: GpuRun, console: Console) -> None:
     console.print(
         f"Brought back {len(placed.written)} files into models/ and reports/ "
         f"({len(placed.unchanged)} unchanged); {GPU_REPORT} records the run.",
         highlight=False,
     )
-    where = report.get("gpu") or report.get("device") or "an unknown device"
-    flavor = f" ({report['flavor']})" if report.get("flavor") else ""
-    line = f"Trained on {where}{flavor} in {duration(report.get('train_seconds'))}"
-    if report.get("job_seconds") is not None:
-        line += f"; the job ran {duration(report['job_seconds'])}"
-    if report.get("cost_usd") == 0:
+    flavor = f" ({run.flavor})" if run.flavor else ""
+    where = run.gpu or run.device or "an unknown device"
+    line = f"Trained on {where}{flavor} in {duration(run.train_seconds)}"
+    if run.job_seconds is not None:
+        line += f"; the job ran {duration(run.job_seconds)}"
+    if run.cost_usd == 0:
         line += " (free)"
-    elif report.get("cost_usd") is not None:
-        line += f", about ${report['cost_usd']:.2f}"
+    elif run.cost_usd is not None:
+        line += f", about ${run.cost_usd:.2f}"
     console.print(line + ".", highlight=False)
-    if not str(report.get("device") or "").startswith("cuda"):
+    if not run.device.startswith("cuda"):
         console.print(
-            f"[yellow]warning:[/] the job trained on {report.get('device') or 'an unknown device'}"
+            f"[yellow]warning:[/] the job trained on {run.device or 'an unknown device'}"
             ", not a GPU: its PyTorch saw no CUDA device (check the flavor or the image).",
             highlight=False,
         )
